@@ -1,0 +1,2 @@
+// The interface the server consumes
+export type { OffloadProvider, ProviderEvents, ReadinessCheck } from './provider.js';
