@@ -81,10 +81,16 @@ export const RetrievedPodDataSchema = z.looseObject({
  * `POST /create` accepts one `RetrievedPodData` (0.5.0+) or the pre-0.5.0
  * array holding exactly one; both parse to the object.
  */
-export const CreateRequestSchema = z.union([
-  RetrievedPodDataSchema,
-  z.tuple([RetrievedPodDataSchema]).transform(([only]) => only),
-]);
+export const CreateRequestSchema = z.preprocess((body, ctx) => {
+  if (!Array.isArray(body)) return body;
+  // Unwrapping (rather than a union) keeps error paths such as
+  // `pod.metadata.uid` pointing at the field, whichever form was sent.
+  if (body.length !== 1) {
+    ctx.addIssue({ code: 'custom', message: `a create array must hold exactly one pod, got ${body.length}` });
+    return z.NEVER;
+  }
+  return body[0] as unknown;
+}, RetrievedPodDataSchema);
 
 /** The create answer: the local pod UID and the remote identity (the remote pod's UID). */
 export const CreateStructSchema = z.object({
