@@ -6,6 +6,20 @@ import type {
   V1Secret,
 } from '@kubernetes/client-node';
 
+/**
+ * A `@kubernetes/client-node` model as plain JSON, which is what this
+ * package builds and what the API server reads: the same fields without the
+ * class identity (the manifests are object literals, never model instances)
+ * and with times as RFC 3339 strings.
+ */
+export type Manifest<T> = T extends Date
+  ? string
+  : T extends readonly (infer U)[]
+    ? Manifest<U>[]
+    : T extends object
+      ? { [K in keyof T]: Manifest<T[K]> }
+      : T;
+
 /** Settings of the translation, from the `offloading.*` configuration keys. */
 export interface TranslateOptions {
   /** `offloading.namespace_prefix`: remote namespace is `<prefix>-<local namespace>`; empty for none. */
@@ -30,16 +44,29 @@ export interface RemotePlan {
   /** Remote namespace name (a valid DNS label). */
   namespace: string;
   /** The namespace manifest, labelled as managed (applied only if missing). */
-  namespaceManifest: V1Namespace;
+  namespaceManifest: Manifest<V1Namespace>;
   /** Copied ConfigMaps, de-duplicated. */
-  configMaps: V1ConfigMap[];
+  configMaps: Manifest<V1ConfigMap>[];
   /** Copied Secrets and projected-volume maps (which may hold tokens), de-duplicated. */
-  secrets: V1Secret[];
-  /** PVCs opted in with `interlink.io/remote-pvc`. */
-  persistentVolumeClaims: V1PersistentVolumeClaim[];
+  secrets: Manifest<V1Secret>[];
+  /**
+   * Manifests of PVCs opted in with `interlink.io/remote-pvc` whose
+   * definition InterLink sent (newer InterLink only; usually empty). Named
+   * as the local claim, labelled as managed but not with the pod UID: a
+   * claim outlives the pod and may be shared. Create only when missing.
+   */
+  persistentVolumeClaims: Manifest<V1PersistentVolumeClaim>[];
+  /**
+   * Claim names the remote pod mounts (each opted in with
+   * `interlink.io/remote-pvc`), whether or not a manifest is planned: the
+   * remote claims of these names must exist for the pod to start. On delete
+   * the reconciler removes one only if it carries
+   * `interlink.io/pvc-retention-policy: delete`.
+   */
+  persistentVolumeClaimNames: string[];
   /**
    * The remote pod. Its `serviceAccountName` is the local one; the
    * reconciler replaces it with `default` when the remote namespace lacks it.
    */
-  pod: V1Pod;
+  pod: Manifest<V1Pod>;
 }

@@ -1,0 +1,60 @@
+// The whole translation of one create request
+export { planRemoteObjects } from './planner.js';
+export type { Manifest, RemotePlan, TranslateOptions } from './plan.js';
+
+// Remote pod and data objects
+export { translatePod, targetsVirtualNode, VIRTUAL_NODE_PREFIX } from './pod.js';
+export type { PodTarget } from './pod.js';
+export { copyDataObjects, rewriteEnvReferences, rewriteVolumes } from './data.js';
+export type { DataCopies, DataTarget, ProjectedCopy } from './data.js';
+export { planClaims } from './pvc.js';
+export type { ClaimTarget } from './pvc.js';
+
+// Names
+export {
+  isDnsLabel,
+  isDnsSubdomain,
+  remoteConfigMapName,
+  remoteNamespaceName,
+  remoteObjectName,
+  remoteProjectedSecretName,
+  remotePvcName,
+  remoteSecretName,
+  secretKeyForPath,
+  stableHash,
+} from './names.js';
+
+// Labels and annotations (the reference plugin's, kept for compatibility)
+export {
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  OFFLOADING_LABEL,
+  OFFLOADING_LABEL_VALUE,
+  PVC_RETENTION_POLICY_ANNOTATION,
+  REMOTE_PVC_ANNOTATION,
+  SOURCE_NAME_ANNOTATION,
+  SOURCE_NAMESPACE_ANNOTATION,
+  SOURCE_POD_UID_LABEL,
+  SOURCE_UID_ANNOTATION,
+  isLabelValue,
+  managedLabels,
+  podObjectLabels,
+  remotePvcClaims,
+} from './labels.js';
+
+// Status answers
+export {
+  REMOTE_POD_LOST_MESSAGE,
+  REMOTE_POD_LOST_REASON,
+  UNKNOWN_EXIT_CODE,
+  missingPodStatus,
+  toPodStatus,
+  toRfc3339,
+} from './status.js';
+export type {
+  RemoteContainerState,
+  RemoteContainerStatus,
+  RemotePodView,
+  StatusOptions,
+  TimeValue,
+} from './status.js';

@@ -1,0 +1,59 @@
+import type { V1Namespace } from '@kubernetes/client-node';
+import { InputError } from '@interlink-k8s/protocol';
+import type { RetrievedPodData } from '@interlink-k8s/protocol';
+import { copyDataObjects } from './data.js';
+import { SOURCE_NAMESPACE_ANNOTATION, isLabelValue, managedLabels } from './labels.js';
+import { remoteNamespaceName } from './names.js';
+import type { Manifest, RemotePlan, TranslateOptions } from './plan.js';
+import { translatePod } from './pod.js';
+import { planClaims } from './pvc.js';
+
+/**
+ * Everything to create on the remote cluster for one create request: the
+ * namespace, the per-pod copies of the ConfigMaps, Secrets and projected
+ * volumes InterLink sent (each once), the opted-in claims and the pod. Pure:
+ * the same input always gives the same plan, so applying it twice changes
+ * nothing.
+ *
+ * @throws InputError (with `field`) when the request cannot be translated:
+ *   a pod UID that cannot be a label value, a pod without spec, a volume
+ *   using a ConfigMap or Secret InterLink did not send, or a claim not
+ *   opted in with `interlink.io/remote-pvc`.
+ */
+export function planRemoteObjects(data: RetrievedPodData, opts: TranslateOptions): RemotePlan {
+  const local = data.pod;
+  const localUid = local.metadata.uid;
+  if (!isLabelValue(localUid)) {
+    throw new InputError(`the pod UID "${localUid}" cannot be used as a label value`, { field: 'pod.metadata.uid' });
+  }
+  const localNamespace = local.metadata.namespace;
+  const namespace = remoteNamespaceName(localNamespace, opts);
+
+  const copies = copyDataObjects(data, { namespace, localNamespace, localUid });
+  const pod = translatePod(local, { namespace, options: opts, copies });
+
+  const claimNames = [
+    ...new Set((pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []))),
+  ];
+
+  const namespaceManifest: Manifest<V1Namespace> = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespace,
+      labels: managedLabels(),
+      annotations: { [SOURCE_NAMESPACE_ANNOTATION]: localNamespace },
+    },
+  };
+
+  return {
+    localUid,
+    namespace,
+    namespaceManifest,
+    configMaps: copies.configMaps,
+    secrets: copies.secrets,
+    persistentVolumeClaims: planClaims(data, claimNames, { namespace, localNamespace }),
+    persistentVolumeClaimNames: claimNames,
+    pod,
+  };
+}
