@@ -55,3 +55,7 @@ export {
   RemoteUnavailableError,
   UnprocessableError,
 } from './errors.js';
+
+// A client that calls a plugin as InterLink does (tests, benchmarks, tools)
+export { exchange, openExchange, PluginCallError, PluginClient } from './client.js';
+export type { ExchangeOptions, PluginAnswer, PluginTarget } from './client.js';
