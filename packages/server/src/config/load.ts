@@ -1,0 +1,276 @@
+import { formatIssues } from '../issues.js';
+import type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from '@interlink-k8s/remote-k8s';
+import { parseIni, type IniDocument } from './ini.js';
+import {
+  CONFIG_FILE_ENV,
+  DEFAULT_CONFIG_FILE,
+  configKeys,
+  ignoredReferenceKeys,
+  type ClientConfiguration,
+  type ConfigKey,
+  type ConfigKeyName,
+  type ConfigValues,
+  type LogLevel,
+} from './keys.js';
+import { messageOf } from '../errors-like.js';
+
+/** Where a configuration value came from. */
+export type ConfigSource = { kind: 'default' } | { kind: 'file'; path: string } | { kind: 'env'; name: string };
+
+/** Where the server listens. */
+export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+/** The `tcp_tunnel.*` keys, kept for compatibility; nothing reads them yet. */
+export interface TcpTunnelSettings {
+  readonly enabled: boolean;
+  readonly gatewayHost: string | undefined;
+  readonly gatewayPort: number | undefined;
+  /** Base64 private key; never log it. */
+  readonly gatewaySshPrivateKey: string | undefined;
+  readonly bastionNamespace: string;
+  readonly bastionChartPath: string | undefined;
+}
+
+/** The `mesh.*` keys, kept for compatibility; nothing reads them yet. */
+export interface MeshSettings {
+  readonly initContainer: boolean;
+  readonly startupProbe: boolean;
+  readonly slurmSetupScript: boolean;
+}
+
+/** The whole server configuration, read once at start-up and frozen. */
+export interface ServerConfig {
+  /** The ini file that was read, if any. */
+  readonly configFile: string | undefined;
+  readonly listen: ListenAddress;
+  /** Path of the HTML API docs. */
+  readonly docsPath: string;
+  readonly shutdownTimeoutMs: number;
+  readonly metricsEnabled: boolean;
+  readonly bodyLimitBytes: number;
+  readonly log: { readonly level: LogLevel; readonly requestsEnabled: boolean };
+  /** What `KubernetesProvider.fromConfig` takes. */
+  readonly provider: Readonly<KubernetesProviderConfig>;
+  readonly tcpTunnel: TcpTunnelSettings;
+  readonly mesh: MeshSettings;
+  /** Things worth a warning at start-up (unknown keys, ignored settings); never fatal. */
+  readonly warnings: readonly string[];
+}
+
+/** Reads a file's text; `undefined` when it does not exist (any other failure throws). */
+export type FileReader = (path: string) => string | undefined;
+
+/** The environment, as `process.env` is: names to values. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** A configuration that cannot be used; the message names every bad key and its source. */
+export class ConfigError extends Error {
+  /** One line per problem. */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(problems.length === 1 ? (problems[0] ?? '') : `invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Routes the app owns; the docs page may not take their place. */
+const RESERVED_PATHS = ['/create', '/delete', '/status', '/getlogs', '/healthz', '/readyz', '/metrics', '/openapi.json'];
+
+/** Says where a value came from, for error messages. */
+export function describeSource(source: ConfigSource): string {
+  switch (source.kind) {
+    case 'default':
+      return 'default';
+    case 'file':
+      return `file ${source.path}`;
+    case 'env':
+      return `environment ${source.name}`;
+  }
+}
+
+/**
+ * Reads the configuration: each key's default, overridden by the ini file
+ * (`CONFIG_FILE_PATH`, default `private/config.ini`), overridden by the
+ * environment variable `SECTION_KEY`. Only `main` passes `process.env`.
+ * @throws ConfigError naming every bad key and where its value came from.
+ */
+export function loadConfig(env: Environment, readFile: FileReader): ServerConfig {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const explicitFile = env[CONFIG_FILE_ENV];
+  const configFile = explicitFile === undefined || explicitFile.trim() === '' ? DEFAULT_CONFIG_FILE : explicitFile;
+  let doc: IniDocument = new Map();
+  let fileRead: string | undefined;
+  try {
+    const text = readFile(configFile);
+    if (text === undefined) {
+      if (configFile !== DEFAULT_CONFIG_FILE) {
+        problems.push(`${CONFIG_FILE_ENV}: the configuration file ${configFile} does not exist`);
+      }
+    } else {
+      doc = parseIni(text);
+      fileRead = configFile;
+    }
+  } catch (error) {
+    problems.push(`${configFile}: ${messageOf(error)}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const sources = new Map<string, ConfigSource>();
+  const values = new Map<string, unknown>();
+  const allKeys: readonly ConfigKey[] = configKeys;
+  for (const spec of allKeys) {
+    const { source, raw } = resolve(spec, env, doc, configFile);
+    sources.set(spec.key, source);
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) values.set(spec.key, parsed.data);
+    else problems.push(`${spec.key} (${describeSource(source)}): ${formatIssues(parsed.error.issues)}`);
+  }
+  warnings.push(...unknownKeys(doc, configFile));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  // One typed view of the map just filled from the same table.
+  const get = <K extends ConfigKeyName>(key: K): ConfigValues[K] => values.get(key) as ConfigValues[K];
+  const where = (key: ConfigKeyName) => `${key} (${describeSource(sources.get(key) ?? { kind: 'default' })})`;
+
+  const socket = get('app.socket_address');
+  const port = get('app.socket_port');
+  let listen: ListenAddress;
+  if (socket.kind === 'unix') {
+    listen = socket;
+  } else {
+    listen = { kind: 'tcp', host: socket.host, port };
+    if (port === 0) problems.push(`${where('app.socket_port')}: must be > 0 when app.socket_address is http://`);
+  }
+
+  const docsPath = get('app.api_docs_path');
+  if (RESERVED_PATHS.includes(docsPath.toLowerCase().replace(/\/+$/, ''))) {
+    problems.push(`${where('app.api_docs_path')}: ${docsPath} is an API route; choose another path`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const inline = get('k8s.kubeconfig');
+  const kubeconfigPath = get('k8s.kubeconfig_path');
+  let kubeconfig: KubeconfigSource;
+  if (inline !== undefined) {
+    kubeconfig = { kind: 'inline', content: inline };
+    if (kubeconfigPath !== undefined) {
+      warnings.push(`k8s.kubeconfig and k8s.kubeconfig_path are both set; the inline k8s.kubeconfig is used`);
+    }
+  } else if (kubeconfigPath !== undefined) {
+    kubeconfig = { kind: 'file', path: kubeconfigPath };
+  } else {
+    kubeconfig = { kind: 'default' };
+  }
+
+  const client = get('k8s.client_configuration');
+  const { overrides, ignored } = clientOverrides(client);
+  if (ignored.length > 0) {
+    warnings.push(`${where('k8s.client_configuration')}: ignored unknown option(s) ${ignored.join(', ')}`);
+  }
+
+  const tcpTunnel: TcpTunnelSettings = {
+    enabled: get('tcp_tunnel.enabled'),
+    gatewayHost: get('tcp_tunnel.gateway_host'),
+    gatewayPort: get('tcp_tunnel.gateway_port'),
+    gatewaySshPrivateKey: get('tcp_tunnel.gateway_ssh_private_key'),
+    bastionNamespace: get('tcp_tunnel.bastion_namespace'),
+    bastionChartPath: get('tcp_tunnel.bastion_chart_path'),
+  };
+  if (tcpTunnel.enabled) {
+    warnings.push(`${where('tcp_tunnel.enabled')}: the TCP tunnel is not wired to this server yet; the setting has no effect`);
+  }
+
+  const config: ServerConfig = {
+    configFile: fileRead,
+    listen,
+    docsPath,
+    shutdownTimeoutMs: get('app.shutdown_timeout_seconds') * 1000,
+    metricsEnabled: get('app.metrics_enabled'),
+    bodyLimitBytes: get('app.max_body_mib') * 1024 * 1024,
+    log: { level: get('log.level'), requestsEnabled: get('log.requests_enabled') },
+    provider: {
+      kubeconfig,
+      clientOverrides: overrides,
+      translate: {
+        namespacePrefix: get('offloading.namespace_prefix'),
+        namespacePrefixExclusions: get('offloading.namespace_prefix_exclusions'),
+        nodeSelector: get('offloading.node_selector'),
+        tolerations: get('offloading.node_tolerations'),
+      },
+      fieldManager: get('k8s.field_manager'),
+      sweepIntervalMs: get('offloading.sweep_interval_seconds') * 1000,
+    },
+    tcpTunnel,
+    mesh: {
+      initContainer: get('mesh.init_container'),
+      startupProbe: get('mesh.startup_probe'),
+      slurmSetupScript: get('mesh.slurm_setup_script'),
+    },
+    warnings,
+  };
+  return deepFreeze(config);
+}
+
+/** The value of one key by precedence: environment, then file, then default. */
+function resolve(
+  spec: ConfigKey,
+  env: Environment,
+  doc: IniDocument,
+  configFile: string,
+): { source: ConfigSource; raw: string | undefined } {
+  const fromEnv = env[spec.env];
+  const fromFile = doc.get(spec.section)?.get(spec.name);
+  let source: ConfigSource;
+  let text: string | undefined;
+  if (fromEnv !== undefined) {
+    source = { kind: 'env', name: spec.env };
+    text = fromEnv;
+  } else if (fromFile !== undefined) {
+    source = { kind: 'file', path: configFile };
+    text = fromFile;
+  } else {
+    return { source: { kind: 'default' }, raw: spec.default };
+  }
+  text = text.trim();
+  // As in the reference plugin, an empty value means "not set" (the default applies).
+  if (text === '' && !spec.emptyIsValue) return { source, raw: spec.default };
+  return { source, raw: text };
+}
+
+function unknownKeys(doc: IniDocument, configFile: string): string[] {
+  const known = new Set<string>([...configKeys.map((k) => k.key), ...ignoredReferenceKeys]);
+  const out: string[] = [];
+  for (const [section, keys] of doc) {
+    for (const key of keys.keys()) {
+      const name = `${section}.${key}`;
+      if (!known.has(name)) out.push(`${configFile}: unknown key ${name} (ignored)`);
+    }
+  }
+  return out;
+}
+
+/** Maps the Python client's option names onto the provider's. */
+function clientOverrides(client: ClientConfiguration | undefined): { overrides: ClientOverrides; ignored: string[] } {
+  if (client === undefined) return { overrides: {}, ignored: [] };
+  const { verify_ssl, ssl_ca_cert, cert_file, key_file, host, proxy, ...rest } = client;
+  const overrides: ClientOverrides = {};
+  if (verify_ssl !== undefined) overrides.insecureSkipTlsVerify = !verify_ssl;
+  if (ssl_ca_cert !== undefined) overrides.caFile = ssl_ca_cert;
+  if (cert_file !== undefined) overrides.certFile = cert_file;
+  if (key_file !== undefined) overrides.keyFile = key_file;
+  if (host !== undefined) overrides.server = host;
+  if (proxy !== undefined) overrides.proxyUrl = proxy;
+  return { overrides, ignored: Object.keys(rest) };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

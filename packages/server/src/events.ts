@@ -1,0 +1,20 @@
+import type { ProviderEvents } from '@interlink-k8s/remote-k8s';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * The provider's events turned into log lines and metrics: a failed remote
+ * call is counted by operation and logged as a warning; a notice is logged.
+ */
+export function providerEvents(logger: Logger, metrics: Metrics): ProviderEvents {
+  const log = logger.child({ component: 'provider' });
+  return {
+    remoteError(operation, error) {
+      metrics.countRemoteError(operation);
+      log.warn({ operation, err: error }, `remote API call failed: ${operation}`);
+    },
+    notice(message, details) {
+      log.info(details ?? {}, message);
+    },
+  };
+}
