@@ -1,2 +1,70 @@
 // The interface the server consumes
 export type { OffloadProvider, ProviderEvents, ReadinessCheck } from './provider.js';
+
+// Pure translation: local pod and its data → remote objects; remote pod → status answer
+export {
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  OFFLOADING_LABEL,
+  OFFLOADING_LABEL_VALUE,
+  PVC_RETENTION_POLICY_ANNOTATION,
+  REMOTE_POD_LOST_MESSAGE,
+  REMOTE_POD_LOST_REASON,
+  REMOTE_PVC_ANNOTATION,
+  SOURCE_NAME_ANNOTATION,
+  SOURCE_NAMESPACE_ANNOTATION,
+  SOURCE_POD_UID_LABEL,
+  SOURCE_UID_ANNOTATION,
+  UNKNOWN_EXIT_CODE,
+  managedLabels,
+  missingPodStatus,
+  planRemoteObjects,
+  podObjectLabels,
+  remoteNamespaceName,
+  remoteObjectName,
+  remotePvcClaims,
+  toPodStatus,
+  toRfc3339,
+} from './translate/index.js';
+export type {
+  Manifest,
+  RemoteContainerState,
+  RemoteContainerStatus,
+  RemotePlan,
+  RemotePodView,
+  StatusOptions,
+  TimeValue,
+  TranslateOptions,
+} from './translate/index.js';
+
+// The Kubernetes back end: reconciler, watch cache, capacity (the OffloadProvider the server runs)
+export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELECTOR } from './reconcile/index.js';
+export type {
+  ClientOverrides,
+  KubeconfigSource,
+  KubernetesProviderConfig,
+  KubernetesProviderOptions,
+  SweepResult,
+} from './reconcile/index.js';
+
+// The remote API it talks to: raw JSON over client-node's request machinery, errors converted at this boundary
+export { ClientNodeRemoteApi, KubeApiError, buildKubeConfig, toPluginError } from './reconcile/index.js';
+export type {
+  ClientNodeRemoteApiOptions,
+  CoreResource,
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  LogQuery,
+  RawObject,
+  RawPod,
+  RemoteApi,
+  RemoteRequest,
+  ResourceTypes,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+} from './reconcile/index.js';
+
+// Kubernetes resource quantities
+export { formatQuantity, parseQuantity } from './reconcile/index.js';

@@ -1,0 +1,39 @@
+// The provider
+export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELECTOR } from './provider.js';
+export type { KubernetesProviderOptions, SweepResult } from './provider.js';
+export type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from './config.js';
+
+// The remote API it talks to
+export { ClientNodeRemoteApi, buildKubeConfig } from './client.js';
+export type { ClientNodeRemoteApiOptions } from './client.js';
+export type {
+  CoreResource,
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  LogQuery,
+  RawContainer,
+  RawNode,
+  RawObject,
+  RawObjectMeta,
+  RawOwnerReference,
+  RawPod,
+  RawResourceList,
+  RemoteApi,
+  ResourceTypes,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+} from './remote-api.js';
+
+// Errors at the remote boundary
+export { KubeApiError, toPluginError } from './errors.js';
+export type { RemoteRequest, StatusCause } from './errors.js';
+
+// Watch cache, capacity and quantities
+export { PodCache } from './pod-cache.js';
+export type { PodCacheOptions } from './pod-cache.js';
+export { computeCapacity, podRequests } from './capacity.js';
+export type { CapacityOptions } from './capacity.js';
+export { formatQuantity, parseQuantity, tryParseQuantity } from './quantity.js';
+export type { QuantityStyle } from './quantity.js';
