@@ -1,0 +1,574 @@
+#!/usr/bin/env bash
+# Runs on this machine a REAL Kubernetes node (containerd + kubelet v1.34) for
+# an existing control plane, and tears it down without leaving anything behind.
+#
+# Usage: remote-node.sh start DIR KUBECONFIG APISERVER_URL
+#        remote-node.sh stop  DIR
+#        remote-node.sh status DIR
+#   DIR            absolute (or relative) directory for everything of this node:
+#                  configs, containerd root/state, kubelet root, logs, pid files.
+#                  No spaces. Kept by `stop` (logs, image cache); delete it yourself.
+#   KUBECONFIG     a kubeconfig with rights to register the node. The admin
+#                  (system:masters) one is accepted: fine for a sandbox, but a
+#                  real node would use CN=system:node:<name>, O=system:nodes.
+#   APISERVER_URL  written as the server of the node's kubeconfig (copy in DIR).
+#
+# Env (defaults): NODE_NAME (remote-node), POD_SUBNET (10.88.0.0/16),
+#   BRIDGE (ilk8s0), CNI_NETWORK (ilk8s), NODE_IP (first address of
+#   POD_SUBNET, put on BRIDGE: the kubelet refuses a loopback node IP),
+#   KUBELET_PORT (10250), KUBELET_HEALTHZ_PORT (10248),
+#   KUBELET_CLIENT_CA (file; default: the CA of KUBECONFIG), KUBELET_V (2),
+#   REGISTRY_ADDR (127.0.0.1:5000, mirror for docker.io/ghcr.io/registry.k8s.io),
+#   READY_TIMEOUT (120 s), KEEP_NODE (0: `stop` deletes the Node object),
+#   K8S_BIN_DIR (default: from build-binaries.sh kubelet kubectl).
+#
+# Requirements: root; node-prereqs.sh (containerd, runc, CNI plugins);
+# build-images.sh (pause + busybox in the local registry, which this script
+# starts if needed and leaves running: `registry.sh stop` stops it).
+#
+# The control plane must reach the kubelet for logs/exec: give kube-apiserver
+#   --kubelet-preferred-address-types=InternalIP   (the node's Hostname does
+#       not resolve; the default order tries it first, through DNS)
+#   --kubelet-client-certificate/--kubelet-client-key signed by the CA the
+#       kubelet trusts (KUBELET_CLIENT_CA), for a user allowed nodes/proxy
+#       (system:masters, or bound to system:kubelet-api-admin).
+set -euo pipefail
+
+cmd="${1:-}"
+DIR="${2:-}"
+[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+DIR="$(realpath -m "$DIR")"
+case "$DIR" in *' '*) echo "DIR must not contain spaces" >&2; exit 2 ;; /) echo "DIR must not be /" >&2; exit 2 ;; esac
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# stop/status use the settings start was given (saved in DIR/node.env).
+if [ "$cmd" != start ] && [ -f "$DIR/node.env" ]; then . "$DIR/node.env"; fi
+NODE_NAME="${NODE_NAME:-remote-node}"
+POD_SUBNET="${POD_SUBNET:-10.88.0.0/16}"
+BRIDGE="${BRIDGE:-ilk8s0}"
+CNI_NETWORK="${CNI_NETWORK:-ilk8s}"
+KUBELET_PORT="${KUBELET_PORT:-10250}"
+KUBELET_HEALTHZ_PORT="${KUBELET_HEALTHZ_PORT:-10248}"
+KUBELET_V="${KUBELET_V:-2}"
+REGISTRY_ADDR="${REGISTRY_ADDR:-127.0.0.1:5000}"
+READY_TIMEOUT="${READY_TIMEOUT:-120}"
+KEEP_NODE="${KEEP_NODE:-0}"
+SOCK="$DIR/containerd.sock"
+STATE="$DIR/host-state"        # what the host looked like before start (for stop)
+prefix="${POD_SUBNET%/*}"; plen="${POD_SUBNET#*/}"
+NODE_IP="${NODE_IP:-${prefix%.*}.$(( ${prefix##*.} + 1 ))}"
+
+log() { printf '[remote-node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+
+# A live process (not a zombie: our daemons are reparented to PID 1, which
+# may reap them late, so /proc/PID outlives a killed daemon for a while).
+alive() { local st; st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1; [ -n "$st" ] && [ "${st%% *}" != Z ]; }
+pid_alive() { [ -f "$1" ] && alive "$(cat "$1")"; }
+
+# daemon NAME LOGFILE CMD...: start CMD in its own session with every
+# inherited descriptor above 2 closed (a caller's lock or pipe kept open by a
+# daemon would block that caller), pid in DIR/NAME.pid.
+daemon() {
+  local name="$1" logf="$2"; shift 2
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+    done
+    exec setsid "$@" >>"$logf" 2>&1 < /dev/null
+  ) &
+  echo $! > "$DIR/$name.pid"
+}
+
+# stop_pid NAME [TIMEOUT]: SIGTERM, then SIGKILL after TIMEOUT seconds.
+stop_pid() {
+  local f="$DIR/$1.pid" t="${2:-15}" pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if alive "$pid"; then
+    log "stopping $1 (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 $((t * 10))); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then log "$1 did not exit: SIGKILL"; kill -9 "$pid" 2>/dev/null || true; sleep 0.2; fi
+  fi
+  # dead; give PID 1 a few seconds to reap it (so that pgrep shows nothing)
+  for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+  rm -f "$f"
+}
+
+kubectl_() { "$K8S_BIN_DIR/kubectl" --kubeconfig="$DIR/kubelet.kubeconfig" --request-timeout=10s "$@"; }
+ctr_() { ctr -a "$SOCK" -n k8s.io "$@"; }
+
+# Processes whose command line names our containerd socket (the shims).
+our_shims() {
+  local p cl
+  for p in /proc/[0-9]*; do
+    cl=$(tr '\0' '\n' 2>/dev/null < "$p/cmdline") || continue
+    # (no `tr | grep -q`: with pipefail a SIGPIPE on tr would read as "no match")
+    case "$cl" in *containerd-shim*) grep -qxF "$SOCK" <<<"$cl" && echo "${p#/proc/}" ;; esac
+  done
+  return 0
+}
+
+find_bins() {
+  if [ -z "${K8S_BIN_DIR:-}" ]; then
+    K8S_BIN_DIR=$(bash "$HERE/build-binaries.sh" kubelet kubectl | tail -n1)
+  fi
+  [ -x "$K8S_BIN_DIR/kubelet" ] && [ -x "$K8S_BIN_DIR/kubectl" ] || die "kubelet/kubectl missing in $K8S_BIN_DIR"
+}
+
+# ---------------------------------------------------------------------------
+start() {
+  local KC="${1:-}" URL="${2:-}"
+  [ -n "$KC" ] && [ -n "$URL" ] || die "usage: $0 start DIR KUBECONFIG APISERVER_URL"
+  [ -f "$KC" ] || die "no kubeconfig at $KC"
+  for t in containerd containerd-shim-runc-v2 runc ctr ip iptables mount sysctl; do
+    command -v "$t" >/dev/null || die "$t is missing: run node-prereqs.sh"
+  done
+  for p in bridge host-local portmap loopback; do
+    [ -x "/usr/lib/cni/$p" ] || die "/usr/lib/cni/$p is missing: run node-prereqs.sh (containernetworking-plugins)"
+  done
+  find_bins
+  if pid_alive "$DIR/kubelet.pid" && pid_alive "$DIR/containerd.pid"; then
+    log "already running (containerd pid $(cat "$DIR/containerd.pid"), kubelet pid $(cat "$DIR/kubelet.pid"))"
+    echo "$NODE_NAME"
+    return 0
+  fi
+  local t_all=$SECONDS
+  mkdir -p "$DIR"/{containerd/root,containerd/state,containerd/opt,runc,cni/net.d,cni/ipam,kubelet,pod-logs,pki,certs.d}
+  local v
+  for v in NODE_NAME POD_SUBNET BRIDGE CNI_NETWORK NODE_IP KUBELET_PORT KUBELET_HEALTHZ_PORT REGISTRY_ADDR K8S_BIN_DIR; do
+    printf '%s=%q\n' "$v" "${!v}"
+  done > "$DIR/node.env"
+
+  # -- what the host looks like now, so that stop can restore it ----------
+  if [ ! -f "$STATE/recorded" ]; then
+    mkdir -p "$STATE"
+    sysctl -n net.ipv4.ip_forward > "$STATE/ip_forward"
+    findmnt -n -o PROPAGATION / > "$STATE/root_propagation"
+    findmnt -rn -o PROPAGATION | sort | uniq -c > "$STATE/all_propagation"
+    for d in /run/containerd /var/run/netns /var/lib/cni /var/log/containers /var/log/pods; do
+      [ -e "$d" ] && echo "$d" >> "$STATE/existed" || true
+    done
+    touch "$STATE/existed"
+    ls -1 /var/run/netns 2>/dev/null > "$STATE/netns.before" || true
+    touch "$STATE/recorded"
+  fi
+
+  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    local routes; routes=$(ip -4 route show "$POD_SUBNET")
+    [ -z "$routes" ] || die "$POD_SUBNET is already routed on this host ($routes): set POD_SUBNET"
+  fi
+
+  # -- host settings the kubelet and CNI need -------------------------------
+  [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ] || { log "sysctl net.ipv4.ip_forward=1"; sysctl -qw net.ipv4.ip_forward=1; }
+  if [ "$(findmnt -n -o PROPAGATION /)" != shared ]; then
+    log "mount --make-rshared /   (kubelet needs shared mount propagation)"
+    mount --make-rshared /
+  fi
+
+  # -- the pod network's bridge, made now so that the kubelet can listen on
+  #    NODE_IP (kubelet rejects a loopback node IP; this address stays local)
+  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    log "bridge $BRIDGE with $NODE_IP/$plen"
+    ip link add "$BRIDGE" type bridge
+  fi
+  local addrs; addrs=$(ip -4 -o addr show dev "$BRIDGE")
+  grep -qF " $NODE_IP/" <<<"$addrs" || ip addr add "$NODE_IP/$plen" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+
+  # -- containerd ---------------------------------------------------------
+  local reg
+  for reg in docker.io ghcr.io registry.k8s.io; do
+    mkdir -p "$DIR/certs.d/$reg"
+    # server = the mirror too: no fall-back to the real registry (no traffic
+    # leaves the machine; a missing image fails fast instead).
+    cat > "$DIR/certs.d/$reg/hosts.toml" <<EOF
+server = "http://$REGISTRY_ADDR"
+
+[host."http://$REGISTRY_ADDR"]
+  capabilities = ["pull", "resolve"]
+EOF
+  done
+  cat > "$DIR/containerd.toml" <<EOF
+# containerd 1.6 for remote-node.sh (generated)
+version = 2
+root = "$DIR/containerd/root"
+state = "$DIR/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]
+
+[grpc]
+  address = "$SOCK"
+
+[ttrpc]
+  address = "$DIR/containerd.sock.ttrpc"
+
+[debug]
+  address = ""
+  level = "info"
+
+[metrics]
+  address = ""
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "$DIR/containerd/opt"
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "registry.k8s.io/pause:3.10"
+    # REQUIRED here: no CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj;
+    # without it every sandbox fails with "can't get final child's PID from pipe: EOF".
+    restrict_oom_score_adj = true
+    stream_server_address = "127.0.0.1"
+    stream_server_port = "0"
+    enable_selinux = false
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "overlayfs"
+      default_runtime_name = "runc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          SystemdCgroup = false
+          Root = "$DIR/runc"
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/usr/lib/cni"
+      conf_dir = "$DIR/cni/net.d"
+      max_conf_num = 1
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = "$DIR/certs.d"
+EOF
+  # loopback is added by containerd's CRI itself (from bin_dir).
+  cat > "$DIR/cni/net.d/10-$CNI_NETWORK.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "$CNI_NETWORK",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "$POD_SUBNET", "gateway": "$NODE_IP" }]],
+        "dataDir": "$DIR/cni/ipam"
+      }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+EOF
+  if ! pid_alive "$DIR/containerd.pid"; then
+    rm -f "$SOCK"
+    log "starting containerd $(containerd --version | awk '{print $3}') (log $DIR/containerd.log)"
+    daemon containerd "$DIR/containerd.log" containerd --config "$DIR/containerd.toml"
+    for _ in $(seq 1 100); do
+      [ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1 && break
+      pid_alive "$DIR/containerd.pid" || { tail -n 30 "$DIR/containerd.log" >&2; die "containerd exited"; }
+      sleep 0.2
+    done
+    ctr -a "$SOCK" version >/dev/null 2>&1 || { tail -n 30 "$DIR/containerd.log" >&2; die "containerd did not answer on $SOCK"; }
+  fi
+  if ! curl -fsS -m 3 -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; then
+    REGISTRY_ADDR="$REGISTRY_ADDR" bash "$HERE/registry.sh" start >/dev/null
+  fi
+
+  # -- kubelet ----------------------------------------------------------------
+  "$K8S_BIN_DIR/kubectl" --kubeconfig="$KC" config view --raw --flatten --minify > "$DIR/kubelet.kubeconfig"
+  chmod 600 "$DIR/kubelet.kubeconfig"
+  local cluster
+  cluster=$(kubectl_ config view -o jsonpath='{.clusters[0].name}')
+  kubectl_ config set-cluster "$cluster" --server="$URL" >/dev/null
+  local ca="${KUBELET_CLIENT_CA:-}"
+  if [ -z "$ca" ]; then
+    kubectl_ config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > "$DIR/pki/client-ca.crt" || true
+    [ -s "$DIR/pki/client-ca.crt" ] && ca="$DIR/pki/client-ca.crt"
+  fi
+  [ -n "$ca" ] || log "WARNING: no client CA for the kubelet (KUBELET_CLIENT_CA): only bearer tokens will authenticate"
+  printf 'nameserver 127.0.0.1\noptions ndots:1\n' > "$DIR/resolv.conf"
+  cat > "$DIR/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $NODE_IP
+port: $KUBELET_PORT
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $KUBELET_HEALTHZ_PORT
+containerRuntimeEndpoint: unix://$SOCK
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+podLogsDir: $DIR/pod-logs
+resolvConf: $DIR/resolv.conf
+makeIPTablesUtilChains: false
+serializeImagePulls: false
+rotateCertificates: false
+serverTLSBootstrap: false
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: true
+    cacheTTL: 10s
+  x509:
+    clientCAFile: "${ca}"
+authorization:
+  mode: Webhook
+  webhook:
+    cacheAuthorizedTTL: 10s
+    cacheUnauthorizedTTL: 5s
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 2%
+  imagefs.available: 2%
+  nodefs.inodesFree: 2%
+imageGCHighThresholdPercent: 95
+imageGCLowThresholdPercent: 90
+nodeStatusUpdateFrequency: 10s
+syncFrequency: 10s
+fileCheckFrequency: 0s
+EOF
+  if ! pid_alive "$DIR/kubelet.pid"; then
+    log "starting kubelet $("$K8S_BIN_DIR/kubelet" --version | awk '{print $2}') as node $NODE_NAME ($NODE_IP:$KUBELET_PORT, log $DIR/kubelet.log)"
+    daemon kubelet "$DIR/kubelet.log" "$K8S_BIN_DIR/kubelet" \
+      --config="$DIR/kubelet.yaml" \
+      --kubeconfig="$DIR/kubelet.kubeconfig" \
+      --root-dir="$DIR/kubelet" \
+      --cert-dir="$DIR/kubelet/pki" \
+      --hostname-override="$NODE_NAME" \
+      --node-ip="$NODE_IP" \
+      --v="$KUBELET_V"
+  fi
+
+  log "waiting for node $NODE_NAME to be Ready (up to ${READY_TIMEOUT}s)"
+  local t0=$SECONDS ready=""
+  while [ $((SECONDS - t0)) -lt "$READY_TIMEOUT" ]; do
+    pid_alive "$DIR/kubelet.pid" || { tail -n 40 "$DIR/kubelet.log" >&2; die "kubelet exited"; }
+    ready=$(kubectl_ get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+    [ "$ready" = True ] && break
+    sleep 1
+  done
+  if [ "$ready" != True ]; then
+    kubectl_ get node "$NODE_NAME" -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.message}{"\n"}{end}' >&2 || true
+    tail -n 40 "$DIR/kubelet.log" >&2
+    die "node $NODE_NAME not Ready after ${READY_TIMEOUT}s"
+  fi
+  log "node $NODE_NAME Ready in $((SECONDS - t0)) s (start total $((SECONDS - t_all)) s)"
+  echo "$NODE_NAME"
+}
+
+# ---------------------------------------------------------------------------
+ip2int() { local IFS=.; set -- $1; echo $(( ($1 << 24) + ($2 << 16) + ($3 << 8) + $4 )); }
+in_pod_subnet() {  # IP
+  local mask=$(( (0xffffffff << (32 - plen)) & 0xffffffff ))
+  [ $(( $(ip2int "$1") & mask )) -eq $(( $(ip2int "$prefix") & mask )) ]
+}
+# CRI network namespaces of our pods: cni-* entries made since start (or,
+# when start's record is gone, those holding an address of POD_SUBNET).
+new_netns() {
+  local n a ours
+  for n in /var/run/netns/cni-*; do
+    [ -e "$n" ] || continue
+    n=${n##*/}
+    if [ -f "$STATE/netns.before" ]; then
+      grep -qxF "$n" "$STATE/netns.before" || echo "$n"
+      continue
+    fi
+    ours=0
+    for a in $(ip -n "$n" -4 -o addr show 2>/dev/null | awk '{print $4}'); do
+      in_pod_subnet "${a%/*}" && ours=1
+    done
+    [ "$ours" = 0 ] || echo "$n"
+  done
+  return 0
+}
+
+# iptables: delete every rule whose comment names our CNI network (portmap's
+# "dnat name: ..." jumps, bridge masquerade rules), then, up to a fixed point,
+# the CNI-* chains that are empty or no longer referenced, and portmap's
+# shared chains (CNI-HOSTPORT-*) once no hostPort DNAT rule is left in them.
+# A proper CNI DEL leaves those shared chains behind too.
+ipt_chains() { iptables -t "$1" -S | awk '$1=="-N"||$1=="-P"{print $2}'; }
+ipt_rules() { iptables -t "$1" -S "$2" 2>/dev/null | grep -c '^-A' || true; }
+ipt_refs() {
+  iptables -t "$1" -S | awk -v c="$2" '$1=="-A" && $2!=c { for (i=3;i<NF;i++) if (($i=="-j"||$i=="-g") && $(i+1)==c) n++ } END {print n+0}'
+}
+ipt_drop_jumps() {  # TABLE CHAIN: delete the rules jumping to CHAIN
+  local c2 nums n
+  for c2 in $(ipt_chains "$1"); do
+    nums=$(iptables -t "$1" -L "$c2" -n --line-numbers | awk -v c="$2" 'NR>2 && $2==c {print $1}' | sort -rn)
+    for n in $nums; do iptables -t "$1" -D "$c2" "$n"; done
+  done
+}
+clean_iptables() {
+  local tbl chain nums n changed hostports
+  for tbl in nat filter mangle; do
+    iptables -t "$tbl" -S >/dev/null 2>&1 || continue
+    for chain in $(ipt_chains "$tbl"); do
+      nums=$(iptables -t "$tbl" -L "$chain" -n --line-numbers 2>/dev/null \
+        | awk -v pat="name: \"$CNI_NETWORK\"" 'index($0, pat) {print $1}' | sort -rn)
+      for n in $nums; do iptables -t "$tbl" -D "$chain" "$n"; done
+    done
+    changed=1
+    while [ "$changed" = 1 ]; do
+      changed=0
+      hostports=0
+      if grep -qx CNI-HOSTPORT-DNAT <<<"$(ipt_chains "$tbl")" && [ "$(ipt_rules "$tbl" CNI-HOSTPORT-DNAT)" != 0 ]; then hostports=1; fi
+      for chain in $(ipt_chains "$tbl" | grep '^CNI-' || true); do
+        case "$chain" in
+          CNI-HOSTPORT-MASQ|CNI-HOSTPORT-SETMARK|CNI-HOSTPORT-SNAT) [ "$hostports" = 0 ] || continue ;;
+          *) [ "$(ipt_rules "$tbl" "$chain")" = 0 ] || [ "$(ipt_refs "$tbl" "$chain")" = 0 ] || continue ;;
+        esac
+        ipt_drop_jumps "$tbl" "$chain"
+        iptables -t "$tbl" -F "$chain"
+        iptables -t "$tbl" -X "$chain" && changed=1 && log "removed iptables chain $tbl/$chain"
+      done
+    done
+  done
+}
+
+stop() {
+  local t_all=$SECONDS
+  K8S_BIN_DIR="${K8S_BIN_DIR:-}"
+  [ -n "$K8S_BIN_DIR" ] || K8S_BIN_DIR=$(bash "$HERE/build-binaries.sh" kubectl 2>/dev/null | tail -n1 || true)
+  local api=0
+  if [ -f "$DIR/kubelet.kubeconfig" ] && [ -x "$K8S_BIN_DIR/kubectl" ] \
+     && kubectl_ get node "$NODE_NAME" -o name >/dev/null 2>&1; then
+    api=1
+  fi
+  # 1. Let the kubelet tear the pods down properly (CRI StopPodSandbox runs
+  #    the CNI DEL: veth, IPAM, portmap rules) while the API still answers.
+  if [ "$api" = 1 ] && pid_alive "$DIR/kubelet.pid"; then
+    local pods
+    pods=$(kubectl_ get pods -A --field-selector "spec.nodeName=$NODE_NAME" -o name 2>/dev/null | wc -l)
+    if [ "$pods" -gt 0 ]; then
+      log "deleting the $pods pod(s) bound to $NODE_NAME"
+      kubectl_ delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --force --grace-period=0 --wait=false >/dev/null 2>&1 || true
+      local t0=$SECONDS
+      while [ $((SECONDS - t0)) -lt 30 ]; do
+        [ -z "$(new_netns)" ] && [ "$(ctr_ tasks ls 2>/dev/null | awk 'NR>1 && $3=="RUNNING"' | wc -l)" = 0 ] && break
+        sleep 1
+      done
+      log "kubelet stopped the pods in $((SECONDS - t0)) s"
+    fi
+  fi
+  # 2. kubelet
+  stop_pid kubelet 20
+  # 3. whatever is still running in containerd: kill its processes
+  if pid_alive "$DIR/containerd.pid"; then
+    local ids id
+    ids=$(ctr_ tasks ls -q 2>/dev/null || true)
+    if [ -n "$ids" ]; then
+      log "killing $(echo "$ids" | wc -l) leftover container task(s)"
+      for id in $ids; do ctr_ tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
+      sleep 1
+      for id in $ids; do ctr_ tasks delete -f "$id" >/dev/null 2>&1 || true; done
+    fi
+    for id in $(ctr_ containers ls -q 2>/dev/null || true); do ctr_ containers delete "$id" >/dev/null 2>&1 || true; done
+  fi
+  # 4. processes left in the kubelet's cgroups (kubepods), then those cgroups
+  local cg pids
+  for cg in /sys/fs/cgroup/*/kubepods; do
+    [ -d "$cg" ] || continue
+    pids=$(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
+    [ -z "$pids" ] || { log "killing leftover pod processes: $(echo $pids)"; kill -9 $pids 2>/dev/null || true; }
+  done
+  # 5. containerd, then its shims
+  stop_pid containerd 15
+  local shims
+  shims=$(our_shims)
+  if [ -n "$shims" ]; then
+    log "killing leftover shims: $(echo $shims)"
+    kill -9 $shims 2>/dev/null || true
+    # they are reparented to PID 1: wait until it has reaped them
+    local s
+    for s in $shims; do
+      for _ in $(seq 1 100); do [ -d "/proc/$s" ] || break; sleep 0.1; done
+    done
+  fi
+  for cg in /sys/fs/cgroup/*/kubepods; do
+    [ -d "$cg" ] || continue
+    for _ in 1 2 3 4 5; do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true; [ -d "$cg" ] || break; sleep 0.5; done
+    [ -d "$cg" ] && log "WARNING: could not remove cgroup $cg"
+  done
+  # 6. mounts under DIR (rootfs overlays, sandbox /dev/shm, pod volumes)
+  local m
+  for m in $(findmnt -rn -o TARGET | awk -v d="$DIR/" 'index($0, d) == 1' | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "WARNING: cannot unmount $m"
+  done
+  # 7. network namespaces made for our pods, the bridge, CNI state and rules
+  local ns
+  for ns in $(new_netns); do log "deleting netns $ns"; ip netns delete "$ns" 2>/dev/null || { umount "/var/run/netns/$ns" 2>/dev/null; rm -f "/var/run/netns/$ns"; }; done
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then log "deleting bridge $BRIDGE"; ip link delete "$BRIDGE"; fi
+  clean_iptables
+  # libcni's cached results (/var/lib/cni/results/<net>-<sandbox>-eth0 and
+  # cni-loopback-<sandbox>-lo) of our sandboxes: left when no CNI DEL ran.
+  local sb
+  for sb in "$DIR"/containerd/root/io.containerd.grpc.v1.cri/sandboxes/*; do
+    [ -e "$sb" ] || continue
+    sb=${sb##*/}
+    rm -f "/var/lib/cni/results/$CNI_NETWORK-$sb-eth0" "/var/lib/cni/results/cni-loopback-$sb-lo"
+  done
+  rm -f /var/lib/cni/results/"$CNI_NETWORK"-* 2>/dev/null || true
+  rm -rf "$DIR/cni/ipam"
+  # CRI's per-sandbox/container dirs: their containers are gone from containerd.
+  rm -rf "$DIR/containerd/root/io.containerd.grpc.v1.cri/sandboxes" "$DIR/containerd/root/io.containerd.grpc.v1.cri/containers" \
+         "$DIR/containerd/state/io.containerd.grpc.v1.cri" "$DIR/containerd/state/io.containerd.runtime.v2.task"
+  # Shim sockets (containerd 1.6 puts them in /run/containerd/s whatever its
+  # state dir): remove those no process has bound any more.
+  local sk
+  for sk in /run/containerd/s/*; do
+    [ -S "$sk" ] || continue
+    grep -qF " $sk" /proc/net/unix || rm -f "$sk"
+  done
+  find /var/log/containers -maxdepth 1 -type l -lname "$DIR/*" -delete 2>/dev/null || true
+  # 8. host directories that did not exist before start, if now empty
+  local d
+  for d in /var/lib/cni/results /var/lib/cni/networks /var/lib/cni /var/log/containers /var/log/pods /var/run/netns /run/containerd/s /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd/fifo /run/containerd; do
+    [ -e "$d" ] || continue
+    grep -qxF "$d" "$STATE/existed" 2>/dev/null && continue
+    case "$d" in /run/containerd*) grep -qxF /run/containerd "$STATE/existed" 2>/dev/null && continue ;; esac
+    case "$d" in /var/lib/cni/*) grep -qxF /var/lib/cni "$STATE/existed" 2>/dev/null && continue ;; esac
+    if [ "$d" = /var/run/netns ] && mountpoint -q "$d"; then [ -z "$(ls -A "$d")" ] && umount "$d" 2>/dev/null || true; fi
+    find "$d" -depth -type d -empty -delete 2>/dev/null || true
+    [ -e "$d" ] && log "kept $d (not empty)"
+  done
+  # 9. the API objects: pods still bound to the node (kubelet was dead) and the Node
+  if [ "$api" = 1 ] && [ "$KEEP_NODE" != 1 ]; then
+    kubectl_ delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --force --grace-period=0 --wait=false >/dev/null 2>&1 || true
+    kubectl_ delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 && log "deleted Node $NODE_NAME and its pods" || true
+  fi
+  # 10. host settings changed by start
+  if [ -f "$STATE/recorded" ]; then
+    if [ "$(cat "$STATE/ip_forward")" != "$(sysctl -n net.ipv4.ip_forward)" ]; then
+      log "restoring net.ipv4.ip_forward=$(cat "$STATE/ip_forward")"
+      sysctl -qw "net.ipv4.ip_forward=$(cat "$STATE/ip_forward")"
+    fi
+    # Only when every mount was private before (then rprivate restores it exactly).
+    if [ "$(cat "$STATE/root_propagation")" = private ] && [ "$(awk '{print $2}' "$STATE/all_propagation" | sort -u)" = private ] \
+       && [ "$(findmnt -n -o PROPAGATION /)" != private ]; then
+      log "restoring mount propagation: mount --make-rprivate /"
+      mount --make-rprivate /
+    fi
+    rm -rf "$STATE"
+  fi
+  rm -f "$SOCK" "$SOCK.ttrpc"
+  log "stopped in $((SECONDS - t_all)) s"
+}
+
+status() {
+  local s=0
+  for n in containerd kubelet; do
+    if pid_alive "$DIR/$n.pid"; then echo "$n: running (pid $(cat "$DIR/$n.pid"))"; else echo "$n: stopped"; s=1; fi
+  done
+  return $s
+}
+
+case "$cmd" in
+  start) start "${3:-}" "${4:-}" ;;
+  stop) stop ;;
+  status) status ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+esac
