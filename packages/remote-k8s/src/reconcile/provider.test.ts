@@ -16,7 +16,7 @@ import {
   SOURCE_POD_UID_LABEL,
 } from '../translate/index.js';
 import { FakeCluster } from './__tests__/fake-cluster.js';
-import { localPod, podData, translateOptions, until } from './__tests__/fixtures.js';
+import { acknowledgedPod, localPod, podData, translateOptions, until } from './__tests__/fixtures.js';
 import { KubeApiError } from './errors.js';
 import { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, type KubernetesProviderOptions } from './provider.js';
 import type { RawObject, RawPod } from './remote-api.js';
@@ -341,10 +341,18 @@ describe('KubernetesProvider.status', () => {
     remote.remove('pods', managedPods(remote)[0]?.metadata?.name ?? '', NS);
     await until(() => provider.offloadedPods() === 0);
     const before = remote.calls.length;
-    const [status] = await provider.status([localPod()]);
+    const [status] = await provider.status([acknowledgedPod()]);
     expect(remote.calls.slice(before).map((c) => c.method)).toEqual(['list']);
     expect(status?.containers.map((c) => c.state.terminated?.exitCode)).toEqual([137, 137]);
     expect(status?.containers[0]?.state.terminated?.reason).toBe(REMOTE_POD_LOST_REASON);
+  });
+
+  it('reports a pod not found as waiting while InterLink has not acknowledged its create (no JobID yet)', async () => {
+    const { provider } = await started();
+    // The Virtual Kubelet polls status while the create is still in flight.
+    const [status] = await provider.status([localPod()]);
+    expect(status?.containers.map((c) => c.state.waiting?.reason)).toEqual(['ContainerCreating', 'ContainerCreating']);
+    expect(status?.containers.every((c) => c.state.terminated === undefined)).toBe(true);
   });
 
   it('finds a pod the watch has not delivered yet with one direct read, instead of reporting it lost', async () => {

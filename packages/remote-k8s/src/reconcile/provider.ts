@@ -483,8 +483,12 @@ export class KubernetesProvider implements OffloadProvider {
     // The hot path: a cached pod costs no remote request.
     const cached = this.cache.synced ? this.cache.get(uid) : undefined;
     const remote = cached ?? (await this.findRemotePod(uid, remoteNamespaceName(pod.metadata.namespace, this.options.translate)));
-    if (remote === undefined) return missingPodStatus(pod);
-    return toPodStatus(pod, remote);
+    if (remote !== undefined) return toPodStatus(pod, remote);
+    // InterLink's Virtual Kubelet polls a pod while its create is still in
+    // flight, and annotates it with the PodJID only once the create answered.
+    // Without that annotation "not found" means "not created yet": reporting
+    // it lost would fail a pod that is about to start.
+    return createAcknowledged(pod) ? missingPodStatus(pod) : toPodStatus(pod, undefined);
   }
 
   /** One direct read: the remote pod labelled with `localUid` in `namespace`, preferring one not being deleted. */
@@ -612,4 +616,16 @@ function logQuery(request: LogStruct): LogQuery {
   if (opts.SinceSeconds > 0) query.sinceSeconds = opts.SinceSeconds;
   else if (opts.SinceTime !== undefined) query.sinceTime = opts.SinceTime;
   return query;
+}
+
+/**
+ * The annotation InterLink's Virtual Kubelet sets on the local pod, to the
+ * `PodJID` of the create answer, once the plugin acknowledged the create.
+ */
+export const VK_JOB_ID_ANNOTATION = 'JobID';
+
+/** Whether InterLink has recorded a successful create for this pod. */
+function createAcknowledged(pod: Pod): boolean {
+  const jid = pod.metadata.annotations?.[VK_JOB_ID_ANNOTATION];
+  return jid !== undefined && jid !== '';
 }

@@ -77,6 +77,15 @@ export function localPod(init: PodDataInit = {}): Pod {
   return podData(init).pod;
 }
 
+/**
+ * The local pod as InterLink's Virtual Kubelet sends it once the create has
+ * been answered: annotated with the `PodJID` under `JobID`.
+ */
+export function acknowledgedPod(init: PodDataInit = {}, jid = 'remote-uid'): Pod {
+  const pod = localPod(init);
+  return { ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata.annotations, JobID: jid } } };
+}
+
 /** Polls `condition` every few milliseconds until it holds; fails after `timeoutMs`. */
 export async function until(condition: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
