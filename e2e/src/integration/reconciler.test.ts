@@ -34,6 +34,7 @@ import {
   type WatchOptions,
 } from '@interlink-k8s/remote-k8s';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
+import { acknowledgedByVirtualKubelet } from '../samples/sample-pod.js';
 
 // A control plane of this file's own: the API server restart below must not
 // disturb the shared one other test files use. No kubelet and no scheduler:
@@ -390,12 +391,12 @@ describe('KubernetesProvider against a real kube-apiserver', () => {
     const local = freshNamespace();
     const data = podData(local);
     const uid = data.pod.metadata.uid;
-    await provider.create(data);
+    const { PodJID } = await provider.create(data);
     const pod = await remotePodOf(uid, remoteNs(local));
     await admin.delete('pods', pod.metadata?.name ?? '', remoteNs(local));
 
     const lost: PodStatus = await eventually('status lost', async () => {
-      const [status] = await provider.status([data.pod]);
+      const [status] = await provider.status([acknowledgedByVirtualKubelet(data.pod, PodJID)]);
       return status?.containers[0]?.state.terminated === undefined ? undefined : status;
     });
     expect(lost.containers.map((c) => c.state.terminated?.exitCode)).toEqual([137, 137]);

@@ -86,3 +86,14 @@ export function samplePodData(name = 'hello-offload', namespace = 'demo', uid: s
     jobConfig: {},
   };
 }
+
+/**
+ * A local pod as InterLink's Virtual Kubelet sends it in status calls once
+ * the plugin has answered its create: annotated `JobID: <PodJID>`.
+ */
+export function acknowledgedByVirtualKubelet<P extends { metadata: { annotations?: Record<string, string> | null } }>(
+  pod: P,
+  jid: string,
+): P {
+  return { ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata.annotations, JobID: jid } } };
+}
