@@ -1,0 +1,461 @@
+#!/usr/bin/env node
+/**
+ * Tunnel benchmark, loopback only (run with `pnpm bench:tunnel` after a
+ * build; not part of the tests). Three paths to the same local servers:
+ *
+ * - direct: a plain TCP connection (the floor);
+ * - ours: the gateway and the bastion, each in its own process (the real
+ *   entry points), `ssh2` on both ends;
+ * - OpenSSH: `ssh -R` through an `sshd` run from its own config;
+ *
+ * with the same cipher forced on both SSH paths (`BENCH_CIPHER`, default
+ * aes128-gcm@openssh.com). Measures single-stream and 8-stream throughput
+ * (data flowing from the target back to the client, as an HTTP response
+ * does), new connections per second (connect, 1-byte request, 1-byte
+ * answer, close; 8 at a time), and the gateway's RSS with 200 idle tunnels
+ * (200 bastion connections, one forward each).
+ *
+ * Environment: BENCH_CIPHER, BENCH_STREAM_MIB (256), BENCH_RUNS (3),
+ * BENCH_RATE_SECONDS (3), BENCH_TUNNELS (200), BENCH_GATEWAY_NODE_FLAGS
+ * (space-separated Node flags for the gateway process, e.g.
+ * `--max-semi-space-size=1`, to compare memory settings).
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { cpus, tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bastion } from '../index.js';
+
+const MiB = 1024 * 1024;
+const CIPHER = process.env.BENCH_CIPHER ?? 'aes128-gcm@openssh.com';
+const STREAM_MIB = Number(process.env.BENCH_STREAM_MIB ?? 256);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 3);
+const TUNNELS = Number(process.env.BENCH_TUNNELS ?? 200);
+const GATEWAY_FLAGS = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+const STREAMS = 8;
+const RATE_CONCURRENCY = 8;
+const SSHD = '/usr/sbin/sshd';
+
+const binDir = fileURLToPath(new URL('../bin/', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'tunnel-bench-'));
+const children = new Set<ChildProcess>();
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function keygen(name: string): { path: string; pub: string } {
+  const path = join(work, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', path]);
+  return { path, pub: readFileSync(`${path}.pub`, 'utf8').trim() };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  return port;
+}
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => { resolve(false); });
+  });
+}
+
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Spawns a long-running helper; its stdout lines go to `onLine`. */
+function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): ChildProcess {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let buffered = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      onLine?.(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`${command} exited ${code}: ${stderr}\n`);
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }, 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kib / 1024;
+}
+
+// --- target servers ---------------------------------------------------------
+
+const CHUNK = Buffer.alloc(MiB, 0x5a);
+
+/** Reads `N\n`, answers N bytes, closes. */
+async function startSource(): Promise<Server> {
+  const server = createServer({ noDelay: true }, (socket) => {
+    socket.on('error', () => undefined);
+    let header = '';
+    const onData = (chunk: Buffer) => {
+      header += chunk.toString('latin1');
+      const nl = header.indexOf('\n');
+      if (nl < 0) return;
+      socket.off('data', onData);
+      let remaining = Number(header.slice(0, nl));
+      const pump = () => {
+        while (remaining > 0) {
+          const n = Math.min(remaining, CHUNK.length);
+          remaining -= n;
+          if (!socket.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+        socket.end();
+      };
+      pump();
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** Answers one byte to the first byte, then closes. */
+async function startPing(): Promise<Server> {
+  const server = createServer({ noDelay: true }, (socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.end('y'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+// --- measurements -------------------------------------------------------------
+
+/** Downloads `bytes` through `port`; resolves once the server has closed. */
+function download(port: number, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let received = 0;
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true }, () => socket.write(`${bytes}\n`));
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.on('end', () => {
+      if (received === bytes) resolve();
+      else reject(new Error(`received ${received} of ${bytes} bytes`));
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function throughput(port: number, streams: number, totalMiB: number): Promise<number> {
+  const each = Math.floor((totalMiB * MiB) / streams);
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: streams }, () => download(port, each)));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return (each * streams) / MiB / seconds;
+}
+
+function ping(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true }, () => socket.write('x'));
+    socket.on('data', () => (answered = true));
+    socket.on('close', () => {
+      if (answered) resolve();
+      else reject(new Error('no answer'));
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function connectionRate(port: number, seconds: number): Promise<number> {
+  const deadline = Date.now() + seconds * 1000;
+  let done = 0;
+  let failed = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: RATE_CONCURRENCY }, async () => {
+      while (Date.now() < deadline) {
+        try {
+          await ping(port);
+          done++;
+        } catch {
+          failed++;
+        }
+      }
+    }),
+  );
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  if (failed > 0) log(`  (${failed} failed connections on port ${port})`);
+  return done / elapsed;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+interface PathResult {
+  single: number[];
+  multi: number[];
+  rate: number[];
+}
+
+async function measure(name: string, sourcePort: number, pingPort: number): Promise<PathResult> {
+  log(`- ${name}`);
+  await download(sourcePort, 16 * MiB); // warm-up
+  await connectionRate(pingPort, 0.5);
+  const result: PathResult = { single: [], multi: [], rate: [] };
+  for (let run = 0; run < RUNS; run++) {
+    result.single.push(await throughput(sourcePort, 1, STREAM_MIB));
+    result.multi.push(await throughput(sourcePort, STREAMS, STREAM_MIB));
+    result.rate.push(await connectionRate(pingPort, RATE_SECONDS));
+  }
+  const fmt = (values: number[]) => values.map((v) => v.toFixed(0)).join(' / ');
+  log(`  single stream MiB/s: ${fmt(result.single)}; ${STREAMS} streams MiB/s: ${fmt(result.multi)}; connections/s: ${fmt(result.rate)}`);
+  return result;
+}
+
+// --- the SSH paths --------------------------------------------------------------
+
+interface GatewayProcess {
+  child: ChildProcess;
+  sshPort: number;
+  /** Allocated port by requested port, as the gateway logs them. */
+  allocated: Map<number, number>;
+  count: () => number;
+}
+
+async function startGateway(hostKey: string, authorized: string): Promise<GatewayProcess> {
+  const sshPort = await freePort();
+  const allocated = new Map<number, number>();
+  let added = 0;
+  let listening = false;
+  const child = start(
+    process.execPath,
+    [...GATEWAY_FLAGS, join(binDir, 'gateway.js')],
+    {
+      ...process.env,
+      TUNNEL_GATEWAY_HOST_KEY: hostKey,
+      TUNNEL_GATEWAY_AUTHORIZED_KEYS: authorized,
+      TUNNEL_GATEWAY_LISTEN_HOST: '127.0.0.1',
+      TUNNEL_GATEWAY_LISTEN_PORT: String(sshPort),
+      TUNNEL_GATEWAY_FORWARD_HOST: '127.0.0.1',
+      TUNNEL_GATEWAY_PORT_RANGE: '43000-43999',
+      TUNNEL_GATEWAY_HTTP_HOST: '127.0.0.1',
+      TUNNEL_GATEWAY_HTTP_PORT: '0',
+      TUNNEL_CIPHERS: CIPHER,
+    },
+    (line) => {
+      const entry = JSON.parse(line) as { event?: string; requestedPort?: number; allocatedPort?: number };
+      if (entry.event === 'listening') listening = true;
+      if (entry.event === 'forwardAdded' && entry.requestedPort !== undefined && entry.allocatedPort !== undefined) {
+        added++;
+        allocated.set(entry.requestedPort, entry.allocatedPort);
+      }
+    },
+  );
+  await until(() => (listening ? true : undefined), 'the gateway to listen');
+  return { child, sshPort, allocated, count: () => added };
+}
+
+async function startSshd(hostKey: string, authorized: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const config = join(work, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(work, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${authorized}`,
+      `Ciphers ${CIPHER}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'AllowTcpForwarding remote',
+      'PermitTTY no',
+      '',
+    ].join('\n'),
+  );
+  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
+  const child = start(SSHD, ['-D', '-e', '-f', config], process.env);
+  await until(async () => ((await isListening(port)) ? true : undefined), 'sshd to listen');
+  return { child, port };
+}
+
+async function main(): Promise<void> {
+  // `ssh -V` writes its version to stderr.
+  const opensshVersion = spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim();
+  log(`tunnel benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${opensshVersion}, cipher ${CIPHER}`);
+  if (GATEWAY_FLAGS.length > 0) log(`  gateway started with ${GATEWAY_FLAGS.join(' ')}`);
+  log(`  ${STREAM_MIB} MiB per throughput run, ${STREAMS} streams for the parallel run, ${RATE_SECONDS} s per connection-rate run (${RATE_CONCURRENCY} at a time), ${RUNS} runs; medians in the table`);
+
+  const source = await startSource();
+  const pingServer = await startPing();
+  const sourcePort = (source.address() as AddressInfo).port;
+  const pingPort = (pingServer.address() as AddressInfo).port;
+
+  const gatewayHost = keygen('gateway_host');
+  const sshdHost = keygen('sshd_host');
+  const client = keygen('bastion');
+  const authorized = join(work, 'authorized_keys');
+  writeFileSync(authorized, `${client.pub}\n`);
+
+  const direct = await measure('direct TCP (floor)', sourcePort, pingPort);
+
+  // Ours: gateway and bastion processes.
+  const gateway = await startGateway(gatewayHost.path, authorized);
+  const bastion = start(
+    process.execPath,
+    [join(binDir, 'bastion.js')],
+    {
+      ...process.env,
+      TUNNEL_BASTION_GATEWAY_HOST: '127.0.0.1',
+      TUNNEL_BASTION_GATEWAY_PORT: String(gateway.sshPort),
+      TUNNEL_BASTION_GATEWAY_HOST_KEY: `${gatewayHost.path}.pub`,
+      TUNNEL_BASTION_PRIVATE_KEY: client.path,
+      TUNNEL_BASTION_FORWARDS: `8080:${sourcePort},8081:${pingPort}`,
+      TUNNEL_CIPHERS: CIPHER,
+      TUNNEL_LOG_LEVEL: 'warn',
+    },
+  );
+  const oursSource = await until(() => gateway.allocated.get(8080), 'forward 8080');
+  const oursPing = await until(() => gateway.allocated.get(8081), 'forward 8081');
+  const ours = await measure('ours (ssh2 gateway + ssh2 bastion)', oursSource, oursPing);
+  await stop(bastion);
+  await stop(gateway.child);
+
+  // OpenSSH: sshd and ssh -R.
+  const sshd = await startSshd(sshdHost.path, authorized);
+  const knownHosts = join(work, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshdHost.pub.split(' ').slice(0, 2).join(' ')}\n`);
+  const fwdSource = await freePort();
+  const fwdPing = await freePort();
+  const ssh = start(
+    'ssh',
+    [
+      '-F', '/dev/null', '-N', '-p', String(sshd.port), '-i', client.path,
+      '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'ExitOnForwardFailure=yes',
+      '-c', CIPHER,
+      '-R', `127.0.0.1:${fwdSource}:127.0.0.1:${sourcePort}`, '-R', `127.0.0.1:${fwdPing}:127.0.0.1:${pingPort}`,
+      `${userInfo().username}@127.0.0.1`,
+    ],
+    process.env,
+  );
+  await until(async () => ((await isListening(fwdSource)) && (await isListening(fwdPing)) ? true : undefined), 'ssh -R forwards');
+  const openssh = await measure('OpenSSH (sshd + ssh -R)', fwdSource, fwdPing);
+  await stop(ssh);
+  await stop(sshd.child);
+
+  // Gateway memory: idle, then with TUNNELS idle tunnels (one bastion connection each).
+  const idleGateway = await startGateway(gatewayHost.path, authorized);
+  const pid = idleGateway.child.pid ?? 0;
+  await sleep(1_000);
+  const rssEmpty = rssMiB(pid);
+  const bastions: Bastion[] = [];
+  for (let i = 0; i < TUNNELS; i++) {
+    const b = Bastion.fromConfig({
+      host: '127.0.0.1',
+      port: idleGateway.sshPort,
+      labels: { pod: `pod-${i}` },
+      privateKey: readFileSync(client.path, 'utf8'),
+      hostKeys: gatewayHost.pub,
+      forwards: [{ bindPort: 8080, targetPort: sourcePort }],
+    });
+    b.start();
+    bastions.push(b);
+    if (i % 20 === 19) await until(() => (idleGateway.count() > i - 5 ? true : undefined), 'tunnels', 60_000);
+  }
+  await until(() => (idleGateway.count() >= TUNNELS ? true : undefined), `${TUNNELS} tunnels`, 60_000);
+  await sleep(3_000);
+  const rssTunnels = rssMiB(pid);
+  const sample = [...idleGateway.allocated.values()][0];
+  if (sample !== undefined) await download(sample, MiB); // the tunnels are live, not just listed
+  await Promise.all(bastions.map((b) => b.stop()));
+  await stop(idleGateway.child);
+  source.close();
+  pingServer.close();
+
+  const row = (name: string, r: PathResult) =>
+    `| ${name} | ${median(r.single).toFixed(0)} | ${median(r.multi).toFixed(0)} | ${median(r.rate).toFixed(0)} |`;
+  log('');
+  log(`| path | single stream MiB/s | ${STREAMS} streams MiB/s | new connections/s |`);
+  log('|---|---|---|---|');
+  log(row('direct TCP (floor)', direct));
+  log(row(`ours, ssh2 (${CIPHER})`, ours));
+  log(row(`OpenSSH sshd + ssh -R (${CIPHER})`, openssh));
+  const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
+  log('');
+  log(`ours / OpenSSH: single stream ${ratio(ours.single, openssh.single)}x, ${STREAMS} streams ${ratio(ours.multi, openssh.multi)}x, connections/s ${ratio(ours.rate, openssh.rate)}x`);
+  log(`gateway RSS: ${rssEmpty.toFixed(1)} MiB with no tunnel, ${rssTunnels.toFixed(1)} MiB with ${TUNNELS} idle tunnels (${TUNNELS} SSH connections)`);
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((child) => stop(child)));
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().then(
+  async () => {
+    await cleanup();
+    process.exit(0);
+  },
+  async (error: unknown) => {
+    process.stderr.write(`tunnel-bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    await cleanup();
+    process.exit(1);
+  },
+);

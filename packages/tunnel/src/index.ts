@@ -1,0 +1,48 @@
+// Gateway: the SSH server that accepts only reverse forwards
+export { GATEWAY_DEFAULTS, TunnelGateway } from './gateway/gateway.js';
+export type { GatewayConfig } from './gateway/gateway.js';
+export type {
+  AuthFailure,
+  ClientInfo,
+  ForwardInfo,
+  ForwardRemovalReason,
+  GatewayEvents,
+  GatewayOptions,
+  GatewayStats,
+  RefusedRequest,
+} from './gateway/types.js';
+
+// Port allocation
+export { PortAllocator } from './gateway/ports.js';
+export type { PortRange } from './gateway/ports.js';
+
+// Bastion: the SSH client that asks for the forwards and reconnects
+export { BASTION_DEFAULTS, Bastion, TargetUnreachableError } from './bastion/bastion.js';
+export type {
+  BastionConfig,
+  BastionEvents,
+  BastionOptions,
+  BastionStats,
+  ConnectedEvent,
+  DisconnectedEvent,
+  ForwardReadyEvent,
+  ForwardSpec,
+} from './bastion/bastion.js';
+export { DEFAULT_BACKOFF, backoffDelay } from './bastion/backoff.js';
+export type { BackoffPolicy } from './bastion/backoff.js';
+
+// Keys and labels
+export { decodeInlineKey, fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, parsePublicKeys, publicKeyLine } from './keys.js';
+export type { AuthorizedKey } from './keys.js';
+export { formatLabels, parseLabels } from './labels.js';
+export type { Labels } from './labels.js';
+
+// Errors
+export {
+  ConnectionError,
+  ForwardRefusedError,
+  HostKeyMismatchError,
+  KeyError,
+  PortRangeExhaustedError,
+  TunnelError,
+} from './errors.js';

@@ -1,0 +1,82 @@
+import type { Socket } from 'node:net';
+import type { Channel } from 'ssh2';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Pipes a TCP socket and an SSH channel both ways, keeping TCP half-close
+ * semantics (EOF travels as EOF), and tears both down when either side is
+ * finished or fails. `onClose` runs once, when both are gone.
+ *
+ * The socket must have been created with `allowHalfOpen: true` and must
+ * already have an `error` listener (the caller attaches one at once so that a
+ * reset before the channel opens cannot crash the process).
+ */
+export function splice(socket: Socket, channel: Channel, onClose: () => void): void {
+  let socketClosed = false;
+  let channelClosed = false;
+  let reported = false;
+  const maybeDone = () => {
+    if (socketClosed && channelClosed && !reported) {
+      reported = true;
+      onClose();
+    }
+  };
+
+  // Sends EOF once everything written before has been handed to the SSH
+  // transport. (`end()` would do it for client channels, but ssh2 closes
+  // *server-side* channels on `end()`, which would cut the reply to a peer
+  // that half-closes its sending side.) Writes are processed in order, so the
+  // callback of an empty write runs after every earlier chunk has gone out,
+  // or never, if the channel closes first.
+  let eofSent: Promise<void> | undefined;
+  const sendEof = (): Promise<void> =>
+    (eofSent ??= new Promise((resolve) => {
+      if (channelClosed || channel.writableEnded) {
+        resolve();
+        return;
+      }
+      channel.write(EMPTY, () => {
+        channel.eof();
+        resolve();
+      });
+    }));
+
+  socket.pipe(channel, { end: false });
+  // A peer that half-closed at once may have ended the socket before the channel opened.
+  if (socket.readableEnded) void sendEof();
+  else
+    socket.once('end', () => {
+      void sendEof();
+    });
+  // Channel EOF (or close) ends the socket's writable side after the data before it.
+  channel.pipe(socket);
+
+  socket.once('close', (hadError) => {
+    socketClosed = true;
+    if (channelClosed) {
+      // Nothing left to tell the peer.
+    } else if (hadError) channel.close();
+    else
+      void sendEof().then(() => {
+        channel.close();
+      });
+    maybeDone();
+  });
+  channel.once('close', () => {
+    channelClosed = true;
+    socket.unpipe(channel);
+    // Let the pipe deliver what the channel still holds, then drop the socket.
+    if (socket.writableFinished || socket.destroyed) socket.destroy();
+    else
+      socket.once('finish', () => {
+        socket.destroy();
+      });
+    maybeDone();
+  });
+  channel.on('error', () => {
+    // Once closed, the close handler above owns the teardown (and must not lose
+    // data still queued for the socket); before that, an error ends both.
+    if (!channelClosed) socket.destroy();
+  });
+}
