@@ -257,6 +257,23 @@ describe('KubernetesProvider.delete', () => {
     expect(remote.peek('namespaces', NS)).toBeUndefined();
   });
 
+  it('deletes the namespace it created although the last pod is still terminating', async () => {
+    const { remote, provider } = setup();
+    remote.gracefulPodDeletion = true;
+    await provider.create(podData());
+    await provider.delete(localPod());
+    expect(remote.peek('namespaces', NS)).toBeUndefined();
+  });
+
+  it('keeps the namespace when a live pod remains beside a terminating one', async () => {
+    const { remote, provider } = setup();
+    remote.gracefulPodDeletion = true;
+    await provider.create(podData({ uid: 'a' }));
+    await provider.create(podData({ uid: 'b' }));
+    await provider.delete(localPod({ uid: 'a' }));
+    expect(remote.peek('namespaces', NS)).toBeDefined();
+  });
+
   it('never deletes a namespace it did not create', async () => {
     const { remote, provider } = setup();
     remote.seed('namespaces', { metadata: { name: NS, labels: { [OFFLOADING_LABEL]: 'offloading' } } });

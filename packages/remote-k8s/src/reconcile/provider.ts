@@ -561,13 +561,27 @@ export class KubernetesProvider implements OffloadProvider {
     }
     if (ns.metadata?.annotations?.[NAMESPACE_CREATED_BY_ANNOTATION] === undefined || isDeleting(ns)) return false;
     const lists = await Promise.all([
-      this.api.list('pods', { namespace: name, limit: 1 }),
       this.api.list('configmaps', { namespace: name, labelSelector: MANAGED_SELECTOR, limit: 1 }),
       this.api.list('secrets', { namespace: name, labelSelector: MANAGED_SELECTOR, limit: 1 }),
       this.api.list('persistentvolumeclaims', { namespace: name, labelSelector: MANAGED_SELECTOR, limit: 1 }),
     ]);
-    if (lists.some((l) => l.items.length > 0)) return false;
+    if (lists.some((l) => l.items.length > 0) || (await this.hasLivePods(name))) return false;
     return this.deleteIfPresent('namespaces', name, undefined, ns.metadata.uid);
+  }
+
+  /**
+   * Whether a namespace holds a pod that is not being deleted. Pods in
+   * graceful termination do not count: deleting the namespace waits for them,
+   * and counting them would leave the namespace behind after the last delete.
+   */
+  private async hasLivePods(namespace: string): Promise<boolean> {
+    const first = await this.api.list('pods', { namespace, limit: 1 });
+    const [pod] = first.items;
+    if (pod === undefined) return false;
+    if (!isDeleting(pod)) return true;
+    // Rare: the first pod listed is terminating; look at all of them.
+    const all = await this.api.list('pods', { namespace });
+    return all.items.some((p) => !isDeleting(p));
   }
 
   /** Deletes one object; `false` when it was already gone (or replaced by another with the same name). */

@@ -149,6 +149,9 @@ export class FakeCluster implements RemoteApi {
     this.notify(resource, 'MODIFIED', found);
   }
 
+  /** When set, deleted pods stay, marked with a deletionTimestamp, like pods in graceful termination. */
+  gracefulPodDeletion = false;
+
   /** Removes an object directly, as another actor would (watchers see DELETED, dependents are collected). */
   remove(resource: CoreResource, name: string, namespace?: string): void {
     this.erase(resource, this.key(resource, name, namespace));
@@ -251,6 +254,13 @@ export class FakeCluster implements RemoteApi {
           reason: 'Conflict',
           request: { verb: 'delete', resource, namespace, name },
         });
+      }
+      if (resource === 'pods' && this.gracefulPodDeletion) {
+        // As a kubelet does: the pod lingers, marked, until its containers stop.
+        this.mutate(resource, name, namespace, (pod) => {
+          pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(0).toISOString() };
+        });
+        return;
       }
       this.erase(resource, key);
     });
