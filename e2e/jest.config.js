@@ -2,8 +2,9 @@ import preset from '../jest.preset.js';
 
 /**
  * The integration tests share one real control plane (etcd, kube-apiserver,
- * kube-controller-manager), started once per run by the global setup; a
- * cluster answers slower than a unit under test, hence the longer timeout.
+ * kube-controller-manager, kube-scheduler) with a real node (containerd +
+ * kubelet), started once per run by the global setup (as root); a cluster
+ * answers slower than a unit under test, hence the longer timeout.
  * @type {import('jest').Config}
  */
 export default {

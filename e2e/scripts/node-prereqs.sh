@@ -24,7 +24,10 @@ available() { local out; out=$(apt-cache policy "$1" 2>/dev/null) || return 1; [
 wanted=(containerd runc containernetworking-plugins iptables iproute2 busybox-static docker-registry gcc libc6-dev curl
   # image tooling: no daemon, nothing under /var/lib/containers (bookworm also
   # has buildah 1.28, but build-images.sh uses these two)
-  umoci skopeo)
+  umoci skopeo
+  # the tunnel's interoperability tests: OpenSSH's ssh -R against our gateway,
+  # our bastion against OpenSSH's sshd (started by the tests on loopback only)
+  openssh-client openssh-server)
 
 # Nothing to do when everything is there: skip apt-get update.
 need_update=0

@@ -20,7 +20,20 @@
 #   KUBELET_CLIENT_CA (file; default: the CA of KUBECONFIG), KUBELET_V (2),
 #   REGISTRY_ADDR (127.0.0.1:5000, mirror for docker.io/ghcr.io/registry.k8s.io),
 #   READY_TIMEOUT (120 s), KEEP_NODE (0: `stop` deletes the Node object),
-#   K8S_BIN_DIR (default: from build-binaries.sh kubelet kubectl).
+#   K8S_BIN_DIR (default: from build-binaries.sh kubelet kubectl),
+#   CGROUP_ROOT (/: pods under /kubepods in every cgroup hierarchy),
+#   NODE_SLOT (unset). NODE_SLOT=N (1-254) or NODE_SLOT=auto (the lowest free
+#   N, picked under a machine-wide lock) gives the node settings of its own so
+#   that SEVERAL nodes can run at once on this machine: BRIDGE=ilk8sN,
+#   CNI_NETWORK=ilk8sN, POD_SUBNET=10.88.N.0/24 (NODE_IP 10.88.N.1, the
+#   kubelet's port stays KUBELET_PORT on that address), CGROUP_ROOT=/ilk8sN
+#   (created and removed here; two kubelets sharing /kubepods would kill each
+#   other's pods as orphans), KUBELET_HEALTHZ_PORT=0 (disabled). A slot
+#   overrides those six settings. Do not run a node without slot (its
+#   10.88.0.0/16 covers every slot's subnet) next to slotted ones.
+#   ILK8S_NODES_DIR (/run/interlink-k8s-nodes): the machine-wide registry of
+#   running nodes (lock, one entry per node, the host settings to restore
+#   when the last node stops).
 #
 # Requirements: root; node-prereqs.sh (containerd, runc, CNI plugins);
 # build-images.sh (pause + busybox in the local registry, which this script
@@ -53,10 +66,30 @@ KUBELET_V="${KUBELET_V:-2}"
 REGISTRY_ADDR="${REGISTRY_ADDR:-127.0.0.1:5000}"
 READY_TIMEOUT="${READY_TIMEOUT:-120}"
 KEEP_NODE="${KEEP_NODE:-0}"
+CGROUP_ROOT="${CGROUP_ROOT:-/}"
+NODE_SLOT="${NODE_SLOT:-}"
 SOCK="$DIR/containerd.sock"
-STATE="$DIR/host-state"        # what the host looked like before start (for stop)
+STATE="$DIR/host-state"        # this node's record of the host before start (netns list)
+NODES_DIR="${ILK8S_NODES_DIR:-/run/interlink-k8s-nodes}"
+HOST_STATE="$NODES_DIR/host-state"   # the host before the first running node (shared)
+NODE_KEY=$(printf '%s' "$DIR" | md5sum | cut -c1-16)
 prefix="${POD_SUBNET%/*}"; plen="${POD_SUBNET#*/}"
 NODE_IP="${NODE_IP:-${prefix%.*}.$(( ${prefix##*.} + 1 ))}"
+
+# apply_slot N: the settings of slot N (see NODE_SLOT above).
+apply_slot() {
+  NODE_SLOT="$1"
+  BRIDGE="ilk8s$1"; CNI_NETWORK="ilk8s$1"; POD_SUBNET="10.88.$1.0/24"; NODE_IP="10.88.$1.1"
+  KUBELET_HEALTHZ_PORT=0; CGROUP_ROOT="/ilk8s$1"
+  prefix="${POD_SUBNET%/*}"; plen="${POD_SUBNET#*/}"
+}
+case "$NODE_SLOT" in
+  ''|auto) ;;
+  *[!0-9]*) echo "NODE_SLOT must be a number from 1 to 254 or auto, got $NODE_SLOT" >&2; exit 2 ;;
+  *) { [ "$NODE_SLOT" -ge 1 ] && [ "$NODE_SLOT" -le 254 ]; } || { echo "NODE_SLOT must be from 1 to 254" >&2; exit 2; }
+     apply_slot "$NODE_SLOT" ;;
+esac
+case "$CGROUP_ROOT" in /|/[A-Za-z0-9]*) ;; *) echo "CGROUP_ROOT must be / or an absolute cgroup path" >&2; exit 2 ;; esac
 
 log() { printf '[remote-node %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -67,6 +100,76 @@ die() { log "ERROR: $*"; exit 1; }
 # may reap them late, so /proc/PID outlives a killed daemon for a while).
 alive() { local st; st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1; [ -n "$st" ] && [ "${st%% *}" != Z ]; }
 pid_alive() { [ -f "$1" ] && alive "$(cat "$1")"; }
+
+# -- the machine-wide registry of running nodes (NODES_DIR) -------------------
+# One file per node (nodes/<md5 of DIR>) holding its DIR. A node counts as
+# running while its bridge exists (made under the lock before it registers,
+# deleted by stop) or its containerd/kubelet lives.
+lock_nodes() { mkdir -p "$NODES_DIR/nodes"; exec 8>"$NODES_DIR/.lock"; flock -w 300 8 || die "could not lock $NODES_DIR/.lock"; }
+unlock_nodes() { exec 8>&-; }
+node_running() {  # DIR of another node
+  local d="$1" b
+  [ -d "$d" ] || return 1
+  pid_alive "$d/containerd.pid" && return 0
+  pid_alive "$d/kubelet.pid" && return 0
+  b=$(sed -n 's/^BRIDGE=//p' "$d/node.env" 2>/dev/null || true)
+  [ -n "$b" ] && ip link show "$b" >/dev/null 2>&1
+}
+# Other running nodes (their DIRs); forgets entries of nodes that are gone.
+other_nodes() {
+  local f d
+  for f in "$NODES_DIR"/nodes/*; do
+    [ -f "$f" ] || continue
+    d=$(cat "$f")
+    [ "$d" = "$DIR" ] && continue
+    if node_running "$d"; then echo "$d"; else rm -f "$f"; fi
+  done
+  return 0
+}
+# The lowest slot whose bridge does not exist and whose subnet no route covers.
+free_slot() {
+  local n routes
+  for n in $(seq 1 254); do
+    ip link show "ilk8s$n" >/dev/null 2>&1 && continue
+    routes=$(ip -4 -o route show match "10.88.$n.1")
+    routes=$(grep -v '^default' <<<"$routes" || true)
+    [ -z "$routes" ] || continue
+    echo "$n"; return 0
+  done
+  return 1
+}
+
+# The cgroup directories holding this node's pods, one per mounted hierarchy:
+# CGROUP_ROOT/kubepods when CGROUP_ROOT is /, else CGROUP_ROOT itself.
+cgroup_mounts() { awk '$3=="cgroup"||$3=="cgroup2"{print $2}' /proc/self/mounts; }
+cg_tops() {
+  local m
+  for m in $(cgroup_mounts); do
+    if [ "$CGROUP_ROOT" = / ]; then echo "$m/kubepods"; else echo "$m$CGROUP_ROOT"; fi
+  done
+}
+# CGROUP_ROOT must exist in every hierarchy before the kubelet starts.
+make_cgroup_root() {
+  [ "$CGROUP_ROOT" != / ] || return 0
+  local m type opts f
+  while read -r _ m type opts _; do
+    case "$type" in
+      cgroup)
+        mkdir -p "$m$CGROUP_ROOT"
+        case ",$opts," in *,cpuset,*)
+          # a new cpuset cgroup starts with no CPUs and no memory nodes
+          for f in cpuset.cpus cpuset.mems; do
+            [ -n "$(cat "$m$CGROUP_ROOT/$f")" ] || cat "$m/$f" > "$m$CGROUP_ROOT/$f"
+          done ;;
+        esac ;;
+      cgroup2)
+        # hybrid hierarchy (…/unified): runc creates what it needs there
+        [ "$m" = /sys/fs/cgroup ] || continue
+        mkdir -p "$m$CGROUP_ROOT"
+        for f in $(cat "$m/cgroup.subtree_control"); do echo "+$f" > "$m$CGROUP_ROOT/cgroup.subtree_control" 2>/dev/null || true; done ;;
+    esac
+  done < /proc/self/mounts
+}
 
 # daemon NAME LOGFILE CMD...: start CMD in its own session with every
 # inherited descriptor above 2 closed (a caller's lock or pipe kept open by a
@@ -138,28 +241,54 @@ start() {
   fi
   local t_all=$SECONDS
   mkdir -p "$DIR"/{containerd/root,containerd/state,containerd/opt,runc,cni/net.d,cni/ipam,kubelet,pod-logs,pki,certs.d}
+
+  # Until the bridge exists and the node is registered, other starts and
+  # stops on this machine wait (slot choice, host settings).
+  lock_nodes
+  if [ "$NODE_SLOT" = auto ]; then
+    local saved; saved=$(sed -n 's/^NODE_SLOT=//p' "$DIR/node.env" 2>/dev/null || true)
+    if [ -n "$saved" ] && [ "$saved" != auto ] && ip link show "ilk8s$saved" >/dev/null 2>&1; then
+      apply_slot "$saved"     # a restart of this DIR: same slot
+    else
+      local n; n=$(free_slot) || die "no free node slot (bridges ilk8s1-254 all exist)"
+      apply_slot "$n"
+    fi
+    log "slot $NODE_SLOT: bridge $BRIDGE, pod subnet $POD_SUBNET, cgroup root $CGROUP_ROOT"
+  fi
   local v
-  for v in NODE_NAME POD_SUBNET BRIDGE CNI_NETWORK NODE_IP KUBELET_PORT KUBELET_HEALTHZ_PORT REGISTRY_ADDR K8S_BIN_DIR; do
+  for v in NODE_NAME NODE_SLOT POD_SUBNET BRIDGE CNI_NETWORK NODE_IP KUBELET_PORT KUBELET_HEALTHZ_PORT CGROUP_ROOT REGISTRY_ADDR K8S_BIN_DIR; do
     printf '%s=%q\n' "$v" "${!v}"
   done > "$DIR/node.env"
 
-  # -- what the host looks like now, so that stop can restore it ----------
+  # -- what the host looks like now, so that the last stop can restore it --
+  # Recorded by the first node only: a later one would see the first one's
+  # settings. (Kept when no node runs but it exists: the nodes that changed
+  # the host were never stopped, and it still holds the original settings.)
+  if [ ! -f "$HOST_STATE/recorded" ]; then
+    mkdir -p "$HOST_STATE"
+    sysctl -n net.ipv4.ip_forward > "$HOST_STATE/ip_forward"
+    findmnt -n -o PROPAGATION / > "$HOST_STATE/root_propagation"
+    findmnt -rn -o PROPAGATION | sort | uniq -c > "$HOST_STATE/all_propagation"
+    : > "$HOST_STATE/existed"
+    for d in /run/containerd /var/run/netns /var/lib/cni /var/log/containers /var/log/pods; do
+      [ -e "$d" ] && echo "$d" >> "$HOST_STATE/existed" || true
+    done
+    touch "$HOST_STATE/recorded"
+  fi
   if [ ! -f "$STATE/recorded" ]; then
     mkdir -p "$STATE"
-    sysctl -n net.ipv4.ip_forward > "$STATE/ip_forward"
-    findmnt -n -o PROPAGATION / > "$STATE/root_propagation"
-    findmnt -rn -o PROPAGATION | sort | uniq -c > "$STATE/all_propagation"
-    for d in /run/containerd /var/run/netns /var/lib/cni /var/log/containers /var/log/pods; do
-      [ -e "$d" ] && echo "$d" >> "$STATE/existed" || true
-    done
-    touch "$STATE/existed"
     ls -1 /var/run/netns 2>/dev/null > "$STATE/netns.before" || true
     touch "$STATE/recorded"
   fi
 
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
-    local routes; routes=$(ip -4 route show "$POD_SUBNET")
-    [ -z "$routes" ] || die "$POD_SUBNET is already routed on this host ($routes): set POD_SUBNET"
+    local routes
+    if [ -n "$NODE_SLOT" ]; then
+      routes=$(ip -4 -o route show match "$NODE_IP"); routes=$(grep -v '^default' <<<"$routes" || true)
+    else
+      routes=$(ip -4 route show "$POD_SUBNET")
+    fi
+    [ -z "$routes" ] || die "$POD_SUBNET is already routed on this host ($routes): set POD_SUBNET or NODE_SLOT"
   fi
 
   # -- host settings the kubelet and CNI need -------------------------------
@@ -178,6 +307,9 @@ start() {
   local addrs; addrs=$(ip -4 -o addr show dev "$BRIDGE")
   grep -qF " $NODE_IP/" <<<"$addrs" || ip addr add "$NODE_IP/$plen" dev "$BRIDGE"
   ip link set "$BRIDGE" up
+  make_cgroup_root
+  echo "$DIR" > "$NODES_DIR/nodes/$NODE_KEY"
+  unlock_nodes
 
   # -- containerd ---------------------------------------------------------
   local reg
@@ -298,6 +430,7 @@ healthzBindAddress: 127.0.0.1
 healthzPort: $KUBELET_HEALTHZ_PORT
 containerRuntimeEndpoint: unix://$SOCK
 cgroupDriver: cgroupfs
+cgroupRoot: $CGROUP_ROOT
 failCgroupV1: false
 failSwapOn: false
 podLogsDir: $DIR/pod-logs
@@ -365,18 +498,34 @@ in_pod_subnet() {  # IP
   local mask=$(( (0xffffffff << (32 - plen)) & 0xffffffff ))
   [ $(( $(ip2int "$1") & mask )) -eq $(( $(ip2int "$prefix") & mask )) ]
 }
-# CRI network namespaces of our pods: cni-* entries made since start (or,
-# when start's record is gone, those holding an address of POD_SUBNET).
+# Network namespaces named in the OCI specs of our containerd's tasks (read
+# once at the beginning of stop: deleting the tasks removes those files).
+OUR_NETNS=""
+read_our_netns() {
+  local f
+  for f in "$DIR"/containerd/state/io.containerd.runtime.v2.task/k8s.io/*/config.json; do
+    [ -f "$f" ] || continue
+    # (app containers join the sandbox's netns by /proc path: no match, not an error)
+    OUR_NETNS+="$(grep -o '/var/run/netns/cni-[0-9a-f-]*' "$f" 2>/dev/null | sed 's|.*/||' || true)"$'\n'
+  done
+  return 0
+}
+# CRI network namespaces of our pods. Alone on the machine: the cni-* entries
+# made since start (or, when start's record is gone, those holding an address
+# of POD_SUBNET). With other nodes running: only those named by our tasks or
+# holding an address of POD_SUBNET.
 new_netns() {
-  local n a ours
+  local n a ours alone=1
+  [ -z "$(other_nodes)" ] || alone=0
   for n in /var/run/netns/cni-*; do
     [ -e "$n" ] || continue
     n=${n##*/}
     if [ -f "$STATE/netns.before" ]; then
-      grep -qxF "$n" "$STATE/netns.before" || echo "$n"
-      continue
+      grep -qxF "$n" "$STATE/netns.before" && continue
+      [ "$alone" = 0 ] || { echo "$n"; continue; }
     fi
     ours=0
+    grep -qxF "$n" <<<"$OUR_NETNS" && ours=1
     for a in $(ip -n "$n" -4 -o addr show 2>/dev/null | awk '{print $4}'); do
       in_pod_subnet "${a%/*}" && ours=1
     done
@@ -402,8 +551,8 @@ ipt_drop_jumps() {  # TABLE CHAIN: delete the rules jumping to CHAIN
     for n in $nums; do iptables -t "$1" -D "$c2" "$n"; done
   done
 }
-clean_iptables() {
-  local tbl chain nums n changed hostports
+clean_iptables() {  # [sweep: 1 (default) also removes the CNI-* chains left empty]
+  local tbl chain nums n changed hostports sweep="${1:-1}"
   for tbl in nat filter mangle; do
     iptables -t "$tbl" -S >/dev/null 2>&1 || continue
     for chain in $(ipt_chains "$tbl"); do
@@ -411,6 +560,8 @@ clean_iptables() {
         | awk -v pat="name: \"$CNI_NETWORK\"" 'index($0, pat) {print $1}' | sort -rn)
       for n in $nums; do iptables -t "$tbl" -D "$chain" "$n"; done
     done
+    # (another node's chains may be empty for a moment while CNI fills them)
+    [ "$sweep" = 1 ] || continue
     changed=1
     while [ "$changed" = 1 ]; do
       changed=0
@@ -431,6 +582,7 @@ clean_iptables() {
 
 stop() {
   local t_all=$SECONDS
+  read_our_netns
   K8S_BIN_DIR="${K8S_BIN_DIR:-}"
   [ -n "$K8S_BIN_DIR" ] || K8S_BIN_DIR=$(bash "$HERE/build-binaries.sh" kubectl 2>/dev/null | tail -n1 || true)
   local api=0
@@ -470,7 +622,7 @@ stop() {
   fi
   # 4. processes left in the kubelet's cgroups (kubepods), then those cgroups
   local cg pids
-  for cg in /sys/fs/cgroup/*/kubepods; do
+  for cg in $(cg_tops); do
     [ -d "$cg" ] || continue
     pids=$(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
     [ -z "$pids" ] || { log "killing leftover pod processes: $(echo $pids)"; kill -9 $pids 2>/dev/null || true; }
@@ -488,7 +640,7 @@ stop() {
       for _ in $(seq 1 100); do [ -d "/proc/$s" ] || break; sleep 0.1; done
     done
   fi
-  for cg in /sys/fs/cgroup/*/kubepods; do
+  for cg in $(cg_tops); do
     [ -d "$cg" ] || continue
     for _ in 1 2 3 4 5; do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true; [ -d "$cg" ] || break; sleep 0.5; done
     [ -d "$cg" ] && log "WARNING: could not remove cgroup $cg"
@@ -502,7 +654,19 @@ stop() {
   local ns
   for ns in $(new_netns); do log "deleting netns $ns"; ip netns delete "$ns" 2>/dev/null || { umount "/var/run/netns/$ns" 2>/dev/null; rm -f "/var/run/netns/$ns"; }; done
   if ip link show "$BRIDGE" >/dev/null 2>&1; then log "deleting bridge $BRIDGE"; ip link delete "$BRIDGE"; fi
-  clean_iptables
+  # 8. the API objects: pods still bound to the node (kubelet was dead) and the Node
+  if [ "$api" = 1 ] && [ "$KEEP_NODE" != 1 ]; then
+    kubectl_ delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --force --grace-period=0 --wait=false >/dev/null 2>&1 || true
+    kubectl_ delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 && log "deleted Node $NODE_NAME and its pods" || true
+  fi
+  # From here on what other nodes may share: under the machine-wide lock, and
+  # the shared parts only when no other node runs.
+  lock_nodes
+  rm -f "$NODES_DIR/nodes/$NODE_KEY"
+  local others alone=1
+  others=$(other_nodes)
+  if [ -n "$others" ]; then alone=0; log "other nodes still running on this machine: $(echo $others)"; fi
+  clean_iptables "$alone"
   # libcni's cached results (/var/lib/cni/results/<net>-<sandbox>-eth0 and
   # cni-loopback-<sandbox>-lo) of our sandboxes: left when no CNI DEL ran.
   local sb
@@ -524,36 +688,36 @@ stop() {
     grep -qF " $sk" /proc/net/unix || rm -f "$sk"
   done
   find /var/log/containers -maxdepth 1 -type l -lname "$DIR/*" -delete 2>/dev/null || true
-  # 8. host directories that did not exist before start, if now empty
-  local d
-  for d in /var/lib/cni/results /var/lib/cni/networks /var/lib/cni /var/log/containers /var/log/pods /var/run/netns /run/containerd/s /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd/fifo /run/containerd; do
-    [ -e "$d" ] || continue
-    grep -qxF "$d" "$STATE/existed" 2>/dev/null && continue
-    case "$d" in /run/containerd*) grep -qxF /run/containerd "$STATE/existed" 2>/dev/null && continue ;; esac
-    case "$d" in /var/lib/cni/*) grep -qxF /var/lib/cni "$STATE/existed" 2>/dev/null && continue ;; esac
-    if [ "$d" = /var/run/netns ] && mountpoint -q "$d"; then [ -z "$(ls -A "$d")" ] && umount "$d" 2>/dev/null || true; fi
-    find "$d" -depth -type d -empty -delete 2>/dev/null || true
-    [ -e "$d" ] && log "kept $d (not empty)"
-  done
-  # 9. the API objects: pods still bound to the node (kubelet was dead) and the Node
-  if [ "$api" = 1 ] && [ "$KEEP_NODE" != 1 ]; then
-    kubectl_ delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --force --grace-period=0 --wait=false >/dev/null 2>&1 || true
-    kubectl_ delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 && log "deleted Node $NODE_NAME and its pods" || true
-  fi
-  # 10. host settings changed by start
-  if [ -f "$STATE/recorded" ]; then
-    if [ "$(cat "$STATE/ip_forward")" != "$(sysctl -n net.ipv4.ip_forward)" ]; then
-      log "restoring net.ipv4.ip_forward=$(cat "$STATE/ip_forward")"
-      sysctl -qw "net.ipv4.ip_forward=$(cat "$STATE/ip_forward")"
+  if [ "$alone" = 1 ]; then
+    # 9. host directories that did not exist before the first node, if now empty
+    local d
+    for d in /var/lib/cni/results /var/lib/cni/networks /var/lib/cni /var/log/containers /var/log/pods /var/run/netns /run/containerd/s /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd/fifo /run/containerd; do
+      [ -e "$d" ] || continue
+      [ -f "$HOST_STATE/existed" ] || continue
+      grep -qxF "$d" "$HOST_STATE/existed" && continue
+      case "$d" in /run/containerd*) grep -qxF /run/containerd "$HOST_STATE/existed" && continue ;; esac
+      case "$d" in /var/lib/cni/*) grep -qxF /var/lib/cni "$HOST_STATE/existed" && continue ;; esac
+      if [ "$d" = /var/run/netns ] && mountpoint -q "$d"; then [ -z "$(ls -A "$d")" ] && umount "$d" 2>/dev/null || true; fi
+      find "$d" -depth -type d -empty -delete 2>/dev/null || true
+      [ -e "$d" ] && log "kept $d (not empty)"
+    done
+    # 10. host settings changed by the first node's start
+    if [ -f "$HOST_STATE/recorded" ]; then
+      if [ "$(cat "$HOST_STATE/ip_forward")" != "$(sysctl -n net.ipv4.ip_forward)" ]; then
+        log "restoring net.ipv4.ip_forward=$(cat "$HOST_STATE/ip_forward")"
+        sysctl -qw "net.ipv4.ip_forward=$(cat "$HOST_STATE/ip_forward")"
+      fi
+      # Only when every mount was private before (then rprivate restores it exactly).
+      if [ "$(cat "$HOST_STATE/root_propagation")" = private ] && [ "$(awk '{print $2}' "$HOST_STATE/all_propagation" | sort -u)" = private ] \
+         && [ "$(findmnt -n -o PROPAGATION /)" != private ]; then
+        log "restoring mount propagation: mount --make-rprivate /"
+        mount --make-rprivate /
+      fi
+      rm -rf "$HOST_STATE"
     fi
-    # Only when every mount was private before (then rprivate restores it exactly).
-    if [ "$(cat "$STATE/root_propagation")" = private ] && [ "$(awk '{print $2}' "$STATE/all_propagation" | sort -u)" = private ] \
-       && [ "$(findmnt -n -o PROPAGATION /)" != private ]; then
-      log "restoring mount propagation: mount --make-rprivate /"
-      mount --make-rprivate /
-    fi
-    rm -rf "$STATE"
   fi
+  unlock_nodes
+  rm -rf "$STATE"
   rm -f "$SOCK" "$SOCK.ttrpc"
   log "stopped in $((SECONDS - t_all)) s"
 }
@@ -566,9 +730,18 @@ status() {
   return $s
 }
 
+# One start or stop of a DIR at a time (a watchdog's stop after its owner
+# died waits for the owner's start or stop still running, then does its own).
+# fd 7: the daemons close every descriptor above 2, so none keeps it.
+lock_dir() { exec 7>"$DIR/.lock"; flock -w 600 7 || die "could not lock $DIR/.lock"; }
+
 case "$cmd" in
-  start) start "${3:-}" "${4:-}" ;;
-  stop) stop ;;
+  start) mkdir -p "$DIR"; lock_dir; start "${3:-}" "${4:-}" ;;
+  stop)
+    # Without node.env no start ever ran here (or the DIR is gone): the
+    # defaults below would name another node's bridge and cgroups.
+    if [ ! -f "$DIR/node.env" ]; then log "no node in $DIR (no node.env): nothing to stop"; exit 0; fi
+    lock_dir; stop ;;
   status) status ;;
   *) sed -n '2,16p' "$0" >&2; exit 2 ;;
 esac

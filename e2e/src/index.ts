@@ -1,3 +1,11 @@
 // Real-cluster harness for integration tests, the demo and benchmarks
-export { resolveBinDir, startControlPlane, TEST_KUBECONFIG_ENV, testKubeconfigPath } from './harness/index.js';
-export type { ControlPlane, ControlPlaneOptions } from './harness/index.js';
+export {
+  resolveBinDir,
+  startControlPlane,
+  startRemoteNode,
+  TEST_KUBECONFIG_ENV,
+  TEST_NODE_ENV,
+  testKubeconfigPath,
+  testNodeName,
+} from './harness/index.js';
+export type { ControlPlane, ControlPlaneOptions, RemoteNode, RemoteNodeOptions } from './harness/index.js';

@@ -15,15 +15,27 @@ export interface ControlPlaneOptions {
   name: string;
   /** Parent of the control plane's temp dir; defaults to `os.tmpdir()`. */
   baseDir?: string;
-  /** Directory holding `etcd`, `kube-apiserver`, `kube-controller-manager`; defaults to {@link resolveBinDir}. */
+  /**
+   * Directory holding `etcd`, `kube-apiserver`, `kube-controller-manager` (and
+   * `kube-scheduler` with {@link ControlPlaneOptions.scheduler}); defaults to {@link resolveBinDir}.
+   */
   binDir?: string;
   /** Start kube-controller-manager (garbage collection, namespace deletion, service accounts); default true. */
   controllerManager?: boolean;
+  /**
+   * Start kube-scheduler, so that pods get bound to the Ready nodes (see
+   * `startRemoteNode`); default false: pods stay Pending and unbound.
+   */
+  scheduler?: boolean;
   /** Receives progress lines (which component is ready, how long it took). */
   log?: (line: string) => void;
 }
 
-/** A running etcd + kube-apiserver (+ kube-controller-manager) on loopback. */
+/**
+ * A running etcd + kube-apiserver (+ kube-controller-manager, + kube-scheduler)
+ * on loopback. The API server reaches kubelets (logs, exec) at their
+ * `InternalIP` with a client certificate in `system:masters`.
+ */
 export interface ControlPlane {
   /** The name given in {@link ControlPlaneOptions.name}. */
   name: string;
@@ -56,16 +68,21 @@ const KUBERNETES_SERVICE_IP = '10.0.0.1';
 const READY_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 100;
 
-type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager';
+type Component = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
+
+/** What `startControlPlane` runs unless told otherwise (build-binaries.sh's default set). */
+export const CONTROL_PLANE_COMPONENTS: readonly string[] = ['etcd', 'kube-apiserver', 'kube-controller-manager'];
 
 /**
- * Builds the control-plane binaries when missing (`e2e/scripts/build-binaries.sh`,
- * a no-op once built) and returns the directory holding them.
+ * Builds the given binaries when missing (`e2e/scripts/build-binaries.sh`, a
+ * no-op once built; default: etcd, kube-apiserver, kube-controller-manager)
+ * and returns the directory holding them. Other components: kube-scheduler,
+ * kubelet, kubectl, kube-proxy.
  */
-export function resolveBinDir(): string {
+export function resolveBinDir(components: readonly string[] = CONTROL_PLANE_COMPONENTS): string {
   const script = fileURLToPath(new URL('../../scripts/build-binaries.sh', import.meta.url));
   // stderr is inherited so that a first, minutes-long build shows progress.
-  const out = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [script, ...components], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const last = out.trim().split('\n').at(-1)?.trim();
   if (last === undefined || last === '') throw new Error(`${script} printed no bin directory`);
   return last;
@@ -73,9 +90,10 @@ export function resolveBinDir(): string {
 
 /**
  * Starts a fresh control plane in its own temp dir: certificates from a new CA,
- * etcd, kube-apiserver, and (unless disabled) kube-controller-manager, on free
- * loopback ports. Resolves once the API server is ready and, with the
- * controller manager, once the `default` ServiceAccount exists in `default`.
+ * etcd, kube-apiserver, (unless disabled) kube-controller-manager and (when
+ * asked) kube-scheduler, on free loopback ports. Resolves once the API server
+ * is ready, with the controller manager once the `default` ServiceAccount
+ * exists in `default`, and with the scheduler once its `/readyz` answers.
  * On failure everything started so far is stopped and the error carries the
  * tail of the failing component's log.
  */
@@ -83,7 +101,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const log = opts.log ?? ((): void => undefined);
   const t0 = Date.now();
   const since = (): string => `${Date.now() - t0} ms`;
-  const binDir = opts.binDir ?? resolveBinDir();
+  const withScheduler = opts.scheduler ?? false;
+  const binDir = opts.binDir ?? resolveBinDir(withScheduler ? [...CONTROL_PLANE_COMPONENTS, 'kube-scheduler'] : CONTROL_PLANE_COMPONENTS);
   const bin = (name: string): string => join(binDir, name);
   const dir = await mkdtemp(join(opts.baseDir ?? tmpdir(), `interlink-k8s-${opts.name}-`));
   const processes = new Map<Component, ManagedProcess>();
@@ -95,7 +114,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         await processes.get(key)?.stop();
       };
       // etcd last: the API server's shutdown still talks to it.
-      await Promise.all([stopOne('kube-controller-manager'), stopOne('kube-apiserver')]);
+      await Promise.all([stopOne('kube-scheduler'), stopOne('kube-controller-manager'), stopOne('kube-apiserver')]);
       await stopOne('etcd');
       if (process.env.KEEP_SANDBOX === '1') {
         log(`${opts.name}: kept ${dir} (KEEP_SANDBOX=1)`);
@@ -105,16 +124,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     })());
 
   try {
-    const [etcdClientPort, etcdPeerPort, apiServerPort, kcmPort] = await freePorts(4);
-    if (etcdClientPort === undefined || etcdPeerPort === undefined || apiServerPort === undefined || kcmPort === undefined) {
-      throw new Error('could not reserve four ports');
+    const [etcdClientPort, etcdPeerPort, apiServerPort, kcmPort, schedulerPort] = await freePorts(5);
+    if (
+      etcdClientPort === undefined ||
+      etcdPeerPort === undefined ||
+      apiServerPort === undefined ||
+      kcmPort === undefined ||
+      schedulerPort === undefined
+    ) {
+      throw new Error('could not reserve five ports');
     }
     const apiServerUrl = `https://127.0.0.1:${apiServerPort}`;
     const pkiDir = join(dir, 'pki');
     await mkdir(pkiDir);
 
     const ca = await createCertificateAuthority(pkiDir, `interlink-k8s-${opts.name}-ca`);
-    const [serving, admin, kcmClient, saKey] = await Promise.all([
+    const [serving, admin, kcmClient, schedulerClient, kubeletClient, saKey] = await Promise.all([
       ca.issue({
         stem: 'apiserver',
         commonName: 'kube-apiserver',
@@ -128,6 +153,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ca.issue({
         stem: 'kube-controller-manager',
         commonName: 'system:kube-controller-manager',
+        use: { kind: 'client' },
+      }),
+      ca.issue({ stem: 'kube-scheduler', commonName: 'system:kube-scheduler', use: { kind: 'client' } }),
+      // What the API server shows kubelets (logs, exec, port-forward): they
+      // trust this CA (the one in their kubeconfig) and authorize the user
+      // through the API server's SubjectAccessReview: nodes/proxy and friends,
+      // which system:masters has (kubeadm binds system:kubelet-api-admin instead).
+      ca.issue({
+        stem: 'apiserver-kubelet-client',
+        commonName: 'kube-apiserver-kubelet-client',
+        organizations: ['system:masters'],
         use: { kind: 'client' },
       }),
       createSigningKey(pkiDir, 'service-account'),
@@ -149,6 +185,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     };
     const adminKubeconfig = await kubeconfigFile('admin.kubeconfig', 'admin', admin);
     const kcmKubeconfig = await kubeconfigFile('kube-controller-manager.kubeconfig', 'system:kube-controller-manager', kcmClient);
+    const schedulerKubeconfig = withScheduler
+      ? await kubeconfigFile('kube-scheduler.kubeconfig', 'system:kube-scheduler', schedulerClient)
+      : undefined;
     const adminTls: ClientTls = { caPem: ca.ca.certPem, certPem: admin.certPem, keyPem: admin.keyPem };
 
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
@@ -199,6 +238,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       // Without it, SIGTERM leaves the controller manager's watches open and
       // the server waits for them (restartApiServer then took 5 s + SIGKILL).
       '--shutdown-watch-termination-grace-period=2s',
+      // Logs and exec go through the kubelet. By default the API server dials
+      // a node's Hostname first, which resolves through the host's DNS (a
+      // real node here is `remote-node`): InternalIP only keeps it local.
+      '--kubelet-preferred-address-types=InternalIP',
+      `--kubelet-client-certificate=${kubeletClient.certPath}`,
+      `--kubelet-client-key=${kubeletClient.keyPath}`,
     ];
     const startApiServer = async (): Promise<ManagedProcess> => {
       const apiServer = startProcess({
@@ -254,6 +299,33 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return { ok: res.status === 200, detail: `HTTP ${res.status}` };
       });
       log(`${opts.name}: kube-controller-manager running in ${since()}`);
+    }
+
+    if (schedulerKubeconfig !== undefined) {
+      const scheduler = startProcess({
+        name: 'kube-scheduler',
+        command: bin('kube-scheduler'),
+        cwd: dir,
+        logPath: join(dir, 'kube-scheduler.log'),
+        args: [
+          `--kubeconfig=${schedulerKubeconfig.path}`,
+          // Delegated authn/authz of its own HTTPS endpoint (metrics); /healthz
+          // and /readyz are always allowed.
+          `--authentication-kubeconfig=${schedulerKubeconfig.path}`,
+          `--authorization-kubeconfig=${schedulerKubeconfig.path}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${schedulerPort}`,
+          `--cert-dir=${join(dir, 'scheduler-certs')}`,
+          '--leader-elect=false',
+        ],
+      });
+      processes.set('kube-scheduler', scheduler);
+      // /readyz includes `sched-handler-sync`: its informers are synced and it schedules.
+      await waitUntil('kube-scheduler /readyz', [etcd, firstApiServer, scheduler], async () => {
+        const res = await get(`https://127.0.0.1:${schedulerPort}/readyz`, 'insecure');
+        return { ok: res.status === 200, detail: `HTTP ${res.status} ${res.body}` };
+      });
+      log(`${opts.name}: kube-scheduler ready in ${since()}`);
     }
 
     const userKubeconfigs = new Map<string, Promise<string>>();

@@ -16,9 +16,11 @@ export interface SimpleResponse {
 
 /**
  * GETs `url` (http or https, with `tls` for the latter) and buffers the body.
- * Rejects on connection errors and after `timeoutMs`.
+ * `'insecure'`: https without verifying the server's (self-signed) certificate
+ * and without client certificate, for health endpoints. Rejects on connection
+ * errors and after `timeoutMs`.
  */
-export function get(url: string, tls?: ClientTls, timeoutMs = 5000): Promise<SimpleResponse> {
+export function get(url: string, tls?: ClientTls | 'insecure', timeoutMs = 5000): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
     const onResponse = (res: IncomingMessage): void => {
       const chunks: Buffer[] = [];
@@ -31,7 +33,9 @@ export function get(url: string, tls?: ClientTls, timeoutMs = 5000): Promise<Sim
     const req =
       tls === undefined
         ? httpRequest(url, { method: 'GET', timeout: timeoutMs }, onResponse)
-        : httpsRequest(
+        : tls === 'insecure'
+          ? httpsRequest(url, { method: 'GET', timeout: timeoutMs, rejectUnauthorized: false, agent: false }, onResponse)
+          : httpsRequest(
             url,
             { method: 'GET', timeout: timeoutMs, ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, agent: false },
             onResponse,

@@ -7,6 +7,13 @@
 export const TEST_KUBECONFIG_ENV = 'INTERLINK_K8S_TEST_KUBECONFIG';
 
 /**
+ * Environment variable naming the real node (containerd + kubelet) of the
+ * shared `remote` control plane, which also runs kube-scheduler: pods created
+ * there are scheduled onto it and really run.
+ */
+export const TEST_NODE_ENV = 'INTERLINK_K8S_TEST_NODE';
+
+/**
  * Path of the admin kubeconfig of the control plane that the e2e jest global
  * setup started. Throws outside such a run, naming what is missing.
  */
@@ -18,4 +25,13 @@ export function testKubeconfigPath(): string {
     );
   }
   return path;
+}
+
+/** Name of the real node of the shared control plane (see {@link TEST_NODE_ENV}). */
+export function testNodeName(): string {
+  const name = process.env[TEST_NODE_ENV];
+  if (name === undefined || name === '') {
+    throw new Error(`${TEST_NODE_ENV} is not set: run the tests through the e2e jest config, whose global setup starts the node`);
+  }
+  return name;
 }

@@ -38,7 +38,9 @@ export function samplePodData(name = 'hello-offload', namespace = 'demo', uid: s
           name: 'main',
           image: 'busybox:1.36',
           imagePullPolicy: 'IfNotPresent',
-          command: ['sh', '-c', 'cat /etc/greeting/message.txt; sleep 3600'],
+          // PID 1 gets no default signal handling: without the trap a
+          // delete waits out the whole grace period (30 s) on a real kubelet.
+          command: ['sh', '-c', 'trap "exit 0" TERM; cat /etc/greeting/message.txt; sleep 3600 & wait'],
           workingDir: '/tmp',
           env: [{ name: 'API_KEY', value: 's3cr3t' }],
           volumeMounts: [
@@ -50,7 +52,7 @@ export function samplePodData(name = 'hello-offload', namespace = 'demo', uid: s
         {
           name: 'sidecar',
           image: 'busybox:1.36',
-          command: ['sh', '-c', 'sleep 3600'],
+          command: ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'],
           volumeMounts: [
             { name: 'greeting', mountPath: '/etc/greeting' },
             { name: 'key', mountPath: '/etc/key' },
