@@ -986,21 +986,6 @@ describe('8. GET /status with a JSON body, as InterLink sends it', () => {
 
   const outcomes: [string, Body, (s: PodStatusJson) => boolean, Record<string, unknown>][] = [
     [
-      'unschedulable (scheduler’s PodScheduled=False) → waiting with the scheduler’s reason and message',
-      {
-        conditions: [
-          {
-            type: 'PodScheduled',
-            status: 'False',
-            reason: 'Unschedulable',
-            message: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.',
-          },
-        ],
-      },
-      (s) => s.containers.every((c) => c.state.waiting?.reason === 'Unschedulable'),
-      { waiting: { reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' } },
-    ],
-    [
       'evicted (phase Failed, no container statuses) → terminated, non-zero, with the pod’s reason',
       { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' },
       (s) => s.containers.every((c) => c.state.terminated !== undefined),
@@ -1018,6 +1003,21 @@ describe('8. GET /status with a JSON body, as InterLink sends it', () => {
       { terminated: { exitCode: 0, reason: 'Completed', startedAt: started, finishedAt: started } },
     ],
   ];
+  it('unschedulable on the remote cluster → waiting with the real scheduler’s reason and message', async () => {
+    // The pods of this file select nodes the remote cluster does not have, so
+    // the remote kube-scheduler marks them PodScheduled=False.
+    const local = freshNamespace('status');
+    const { pod, body } = simplePod(local);
+    ok(await plugin.send('POST', '/create', body));
+    const answer = await eventually('unschedulable reported', async () => {
+      const s = await status(pod);
+      return s.containers.every((c) => c.state.waiting?.reason === 'Unschedulable') ? s : undefined;
+    });
+    for (const c of answer.containers) {
+      expect(c.state.waiting?.message).toMatch(/nodes are available: .*didn't match Pod's node affinity\/selector/);
+    }
+  });
+
   it.each(outcomes)('%s', async (_what, remoteStatus, reached, expected) => {
     const local = freshNamespace('status');
     const { pod, uid, body } = simplePod(local);
