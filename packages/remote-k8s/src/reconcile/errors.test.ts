@@ -75,6 +75,17 @@ describe('toPluginError', () => {
     expect(converted).toMatchObject({ status: 403 });
   });
 
+  it('names the verb RBAC denied, not the request’s: an apply that creates needs create', () => {
+    const apply = { verb: 'patch', resource: 'secrets', namespace: 'offloading-team', name: 'token-x' };
+    const denied = new KubeApiError('secrets "token-x" is forbidden: User "plugin" cannot create resource "secrets" in API group ""', {
+      status: 403,
+      request: apply,
+    });
+    expect(toPluginError(denied).message).toBe(
+      `the plugin's remote credentials lack permission to create secrets in namespace "offloading-team"`,
+    );
+  });
+
   it('passes the project’s own errors through unchanged', () => {
     const own = new InputError('bad field', { field: 'pod.spec' });
     expect(toPluginError(own)).toBe(own);

@@ -74,7 +74,7 @@ export function describeRequest(request: RemoteRequest): string {
 // RBAC denials read `... is forbidden: User "u" cannot create resource "pods" ...`;
 // other 403s come from admission (quota, PodSecurity, terminating namespace)
 // and their own message is what a user needs to see.
-const RBAC_DENIAL = /cannot [a-z]+ resource/;
+const RBAC_DENIAL = /cannot ([a-z]+) resource/;
 
 // Server-side apply of a field the remote API server's schema lacks (a local
 // cluster newer than the remote one) is answered 500, but it is the content
@@ -126,7 +126,10 @@ export function toPluginError(err: unknown, fallback?: RemoteRequest): PluginErr
       );
     case 403:
       if (RBAC_DENIAL.test(remoteMessage)) {
-        return new RemoteError(`the plugin's remote credentials lack permission to ${describeRequest(request)}`, {
+        // Name the verb RBAC denied, which is not always the request's: a
+        // server-side apply (patch) that would create the object needs `create`.
+        const denied = { ...request, verb: RBAC_DENIAL.exec(remoteMessage)?.[1] ?? request.verb };
+        return new RemoteError(`the plugin's remote credentials lack permission to ${describeRequest(denied)}`, {
           ...options,
           status,
         });
