@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { PluginAnswer } from '@interlink-k8s/protocol';
 import { toPluginError } from '@interlink-k8s/remote-k8s';
-import { testKubeconfigPath } from '../harness/index.js';
+import { rawKube, testKubeconfigPath } from '../harness/index.js';
 import { CHARTS_DIR, Kubectl, helmBinary, kubectlBinary, runTool, runToolOk } from './chart-tools.js';
 import { eventually, startInProcessPlugin, type InProcessPlugin } from './in-process-plugin.js';
 
@@ -20,26 +20,9 @@ import { eventually, startInProcessPlugin, type InProcessPlugin } from './in-pro
 // --- the cluster as the admin sees it ---------------------------------------------
 
 const admin = new KubeConfig();
-const http = new IsomorphicFetchHttpLibrary();
-
-async function kube(method: HttpMethod, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const server = (admin.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
-  const ctx = new RequestContext(`${server}${path}`, method);
-  if (body !== undefined) {
-    ctx.setHeaderParam('Content-Type', 'application/json');
-    ctx.setBody(JSON.stringify(body));
-  }
-  await admin.applySecurityAuthentication(ctx);
-  const res = await http.send(ctx).toPromise();
-  const text = await res.body.text();
-  return { status: res.httpStatusCode, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
-}
-
-async function kubeOk<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
-  const { status, json } = await kube(method, path, body);
-  if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json)}`);
-  return json as T;
-}
+const api = rawKube(admin);
+const kube = api.call;
+const kubeOk = api.ok;
 
 interface Meta {
   name: string;

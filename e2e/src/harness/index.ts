@@ -10,3 +10,7 @@ export { startRemoteNode } from './node.js';
 export type { RemoteNode, RemoteNodeOptions } from './node.js';
 export { runScript, scriptPath } from './scripts.js';
 export type { RunScriptOptions } from './scripts.js';
+
+// Raw JSON calls to an API server (tests read objects as the server has them)
+export { rawKube } from './kube-raw.js';
+export type { RawAnswer, RawKube } from './kube-raw.js';

@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { PluginClient, openExchange, type ContainerStatus, type PodStatus } from '@interlink-k8s/protocol';
 import { KubernetesProvider } from '@interlink-k8s/remote-k8s';
 import { createLogger, createMetrics, loadConfig, providerEvents, startServer, type RunningServer } from '@interlink-k8s/server';
-import { testKubeconfigPath, testNodeName } from '../harness/index.js';
+import { rawKube, testKubeconfigPath, testNodeName } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 
 // Logs and status of REAL containers: the plugin server (in this process,
@@ -17,19 +17,8 @@ import { freePorts } from '../harness/ports.js';
 // --- the remote cluster, read as raw JSON ---------------------------------------
 
 const kc = new KubeConfig();
-const http = new IsomorphicFetchHttpLibrary();
-
-async function kube(method: HttpMethod, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
-  const ctx = new RequestContext(`${server}${path}`, method);
-  if (body !== undefined) {
-    ctx.setHeaderParam('Content-Type', 'application/json');
-    ctx.setBody(JSON.stringify(body));
-  }
-  await kc.applySecurityAuthentication(ctx);
-  const res = await http.send(ctx).toPromise();
-  return { status: res.httpStatusCode, text: await res.body.text() };
-}
+const api = rawKube(kc);
+const kube = api.call;
 
 interface RemotePod {
   metadata: { name: string; namespace: string };

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { PluginClient, exchange, openExchange, type PluginAnswer } from '@interlink-k8s/protocol';
 import { KubernetesProvider } from '@interlink-k8s/remote-k8s';
 import {
@@ -18,7 +18,7 @@ import {
   type ServerConfig,
 } from '@interlink-k8s/server';
 import { createCertificateAuthority } from '../harness/certs.js';
-import { testKubeconfigPath } from '../harness/index.js';
+import { rawKube, testKubeconfigPath } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import { acknowledgedByVirtualKubelet } from '../samples/sample-pod.js';
 
@@ -95,26 +95,9 @@ type Body = Record<string, unknown>;
 // --- the remote cluster, read as raw JSON ---------------------------------------
 
 const kc = new KubeConfig();
-const http = new IsomorphicFetchHttpLibrary();
-
-async function kube(method: HttpMethod, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
-  const ctx = new RequestContext(`${server}${path}`, method);
-  if (body !== undefined) {
-    ctx.setHeaderParam('Content-Type', 'application/json');
-    ctx.setBody(JSON.stringify(body));
-  }
-  await kc.applySecurityAuthentication(ctx);
-  const res = await http.send(ctx).toPromise();
-  const text = await res.body.text();
-  return { status: res.httpStatusCode, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
-}
-
-async function kubeOk<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
-  const { status, json } = await kube(method, path, body);
-  if (status < 200 || status > 299) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json)}`);
-  return json as T;
-}
+const api = rawKube(kc);
+const kube = api.call;
+const kubeOk = api.ok;
 
 /** One object, or `undefined` when the API server answers 404. */
 async function kubeGet<T>(path: string): Promise<T | undefined> {

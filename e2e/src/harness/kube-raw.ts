@@ -1,0 +1,46 @@
+import { IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod, type KubeConfig } from '@kubernetes/client-node';
+
+/** One answer of the API server, its body as text and parsed. */
+export interface RawAnswer {
+  status: number;
+  text: string;
+  /** The body parsed as JSON; `undefined` for an empty body. */
+  json: unknown;
+}
+
+/** Calls to an API server with a kubeconfig's credentials, bodies as plain JSON. */
+export interface RawKube {
+  /** Any answer, whatever its status. */
+  call: (method: HttpMethod, path: string, body?: unknown) => Promise<RawAnswer>;
+  /** The parsed body of a 2xx answer; anything else throws with the status and body. */
+  ok: <T>(method: HttpMethod, path: string, body?: unknown) => Promise<T>;
+}
+
+/**
+ * A raw client for tests: objects are read and written as the API server's
+ * JSON, without client-node's typed models (which drop fields they do not
+ * know), with the kubeconfig's authentication.
+ */
+export function rawKube(kc: KubeConfig): RawKube {
+  const http = new IsomorphicFetchHttpLibrary();
+  const call = async (method: HttpMethod, path: string, body?: unknown): Promise<RawAnswer> => {
+    const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
+    const ctx = new RequestContext(`${server}${path}`, method);
+    if (body !== undefined) {
+      ctx.setHeaderParam('Content-Type', 'application/json');
+      ctx.setBody(JSON.stringify(body));
+    }
+    await kc.applySecurityAuthentication(ctx);
+    const res = await http.send(ctx).toPromise();
+    const text = await res.body.text();
+    return { status: res.httpStatusCode, text, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
+  };
+  return {
+    call,
+    ok: async <T>(method: HttpMethod, path: string, body?: unknown): Promise<T> => {
+      const answer = await call(method, path, body);
+      if (answer.status < 200 || answer.status > 299) throw new Error(`${method} ${path}: ${answer.status} ${answer.text}`);
+      return answer.json as T;
+    },
+  };
+}
