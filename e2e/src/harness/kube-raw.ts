@@ -4,7 +4,7 @@ import { IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod, type KubeC
 export interface RawAnswer {
   status: number;
   text: string;
-  /** The body parsed as JSON; `undefined` for an empty body. */
+  /** The body parsed as JSON; `undefined` for an empty body or one that is not JSON (metrics, logs). */
   json: unknown;
 }
 
@@ -33,7 +33,7 @@ export function rawKube(kc: KubeConfig): RawKube {
     await kc.applySecurityAuthentication(ctx);
     const res = await http.send(ctx).toPromise();
     const text = await res.body.text();
-    return { status: res.httpStatusCode, text, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
+    return { status: res.httpStatusCode, text, json: parseJson(text) };
   };
   return {
     call,
@@ -43,4 +43,12 @@ export function rawKube(kc: KubeConfig): RawKube {
       return answer.json as T;
     },
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  } catch {
+    return undefined;
+  }
 }
