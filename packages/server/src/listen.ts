@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -66,20 +67,11 @@ async function prepareSocketPath(path: string): Promise<void> {
   await unlink(path);
 }
 
-function listening(server: Server, start: () => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    start();
-  });
+/** Runs `start` (a `server.listen` call) and resolves once listening; rejects on its error. */
+async function listening(server: Server, start: () => void): Promise<void> {
+  const ready = once(server, 'listening');
+  start();
+  await ready;
 }
 
 /**

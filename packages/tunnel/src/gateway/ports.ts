@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Server } from 'node:net';
 import { PortRangeExhaustedError } from '../errors.js';
 
@@ -17,20 +18,11 @@ function fnv1a(text: string): number {
   return hash;
 }
 
-function listenOn(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ host, port, exclusive: true });
-  });
+/** Listens on `host:port`; rejects with the server's error (e.g. EADDRINUSE). */
+async function listenOn(server: Server, host: string, port: number): Promise<void> {
+  const ready = once(server, 'listening');
+  server.listen({ host, port, exclusive: true });
+  await ready;
 }
 
 function isAddressInUse(error: unknown): boolean {
