@@ -2,6 +2,7 @@ import { PluginClient, type PluginTarget } from '@interlink-k8s/protocol';
 import { ClientNodeRemoteApi, KubernetesProvider, buildKubeConfig } from '@interlink-k8s/remote-k8s';
 import { createLogger, createMetrics, loadConfig, startServer, type ServerConfig } from '@interlink-k8s/server';
 import { freePorts } from '../harness/ports.js';
+import { eventually as poll } from '../harness/eventually.js';
 
 /** The plugin server running in this process, as `main.ts` would run it. */
 export interface InProcessPlugin {
@@ -64,12 +65,5 @@ export async function startInProcessPlugin(
 }
 
 /** Polls `check` every 100 ms until it returns something other than `undefined`, or gives up after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> =>
+  poll(what, check, timeoutMs, { intervalMs: 100, retryOnError: false });

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { KubeConfig, type HttpMethod } from '@kubernetes/client-node';
 import { rawKube } from '../harness/index.js';
+import { eventually as poll } from '../harness/eventually.js';
 
 // Helpers of the image tests: raw API calls to the shared cluster, waiting for
 // a pod to be Ready, the registry's view of an image, and the host's view of
@@ -23,22 +24,9 @@ export async function createAll(objects: readonly (readonly [path: string, body:
   }
 }
 
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (last: ${last.message})` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
+/** Polls `check` every 500 ms until it returns a value; errors are retried until `timeoutMs`. */
+export const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> =>
+  poll(what, check, timeoutMs, { intervalMs: 500 });
 
 export interface Pod {
   spec: { nodeName?: string };

@@ -7,6 +7,7 @@ import { KubernetesProvider } from '@interlink-k8s/remote-k8s';
 import { createLogger, createMetrics, loadConfig, providerEvents, startServer, type RunningServer } from '@interlink-k8s/server';
 import { rawKube, testKubeconfigPath, testNodeName } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
+import { eventually as poll } from '../harness/eventually.js';
 
 // Logs and status of REAL containers: the plugin server (in this process,
 // configured like production from the reference keys) in front of the shared
@@ -50,22 +51,8 @@ async function kubeletLogStreams(): Promise<number> {
   return total;
 }
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (last error: ${last.message})` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  poll(what, check, timeoutMs, { intervalMs: 200 });
 
 // --- the plugin -------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ import {
 } from '@interlink-k8s/remote-k8s';
 import { startControlPlane, type ControlPlane } from '../harness/index.js';
 import { acknowledgedByVirtualKubelet } from '../samples/sample-pod.js';
+import { eventually as poll } from '../harness/eventually.js';
 
 // A control plane of this file's own: the API server restart below must not
 // disturb the shared one other test files use. No kubelet and no scheduler:
@@ -148,22 +149,8 @@ let namespaceCounter = 0;
 const freshNamespace = (): string => `team-${++namespaceCounter}`;
 const remoteNs = (local: string): string => `offloading-${local}`;
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> =>
+  poll(what, check, timeoutMs, { intervalMs: 100 });
 
 async function absent(resource: CoreResource, name: string, namespace?: string): Promise<boolean> {
   try {

@@ -21,6 +21,7 @@ import { createCertificateAuthority } from '../harness/certs.js';
 import { rawKube, testKubeconfigPath } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import { acknowledgedByVirtualKubelet } from '../samples/sample-pod.js';
+import { eventually as poll } from '../harness/eventually.js';
 
 // The plugin as InterLink sees it: one real server (express app, config from
 // the reference keys, KubernetesProvider) in this process, called over HTTP
@@ -126,15 +127,8 @@ async function remotePodOf(uid: string): Promise<PodJson> {
   return pod;
 }
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-}
+const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> =>
+  poll(what, check, timeoutMs, { intervalMs: 150, retryOnError: false });
 
 /** A namespace is gone or terminating. */
 const namespaceGoing = async (name: string): Promise<true | undefined> => {
