@@ -20,7 +20,7 @@ import {
   type RenderOptions,
 } from './chart-tools.js';
 import { containerView, type ContainerJson, type DeploymentJson, type ExternalData } from './container-view.js';
-import { eventually, startInProcessPlugin } from './in-process-plugin.js';
+import { eventually, startInProcessPlugin } from '../plugin/in-process-plugin.js';
 
 // The Helm charts of charts/, checked the way a user meets them: `helm lint
 // --strict`, `helm template` with each values file kept in charts/*/ci/,

@@ -8,7 +8,7 @@ import type { PluginAnswer } from '@interlink-k8s/protocol';
 import { toPluginError } from '@interlink-k8s/remote-k8s';
 import { rawKube, testKubeconfigPath } from '../harness/index.js';
 import { CHARTS_DIR, Kubectl, helmBinary, kubectlBinary, runTool, runToolOk } from './chart-tools.js';
-import { eventually, startInProcessPlugin, type InProcessPlugin } from './in-process-plugin.js';
+import { eventually, startInProcessPlugin, type InProcessPlugin } from '../plugin/in-process-plugin.js';
 
 // The remote-rbac chart installed with `helm install` in the shared real
 // control plane, and the plugin (in this process) run with its

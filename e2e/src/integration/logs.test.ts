@@ -2,12 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PluginClient, openExchange, type ContainerStatus, type PodStatus } from '@interlink-k8s/protocol';
-import { KubernetesProvider } from '@interlink-k8s/remote-k8s';
-import { createLogger, createMetrics, loadConfig, providerEvents, startServer, type RunningServer } from '@interlink-k8s/server';
+import { openExchange, type ContainerStatus, type PluginClient, type PodStatus } from '@interlink-k8s/protocol';
 import { rawKube, testKubeconfigPath, testNodeName } from '../harness/index.js';
-import { freePorts } from '../harness/ports.js';
 import { eventually as poll } from '../harness/eventually.js';
+import { startInProcessPlugin, type InProcessPlugin } from '../plugin/in-process-plugin.js';
 
 // Logs and status of REAL containers: the plugin server (in this process,
 // configured like production from the reference keys) in front of the shared
@@ -57,32 +55,18 @@ const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeou
 // --- the plugin -------------------------------------------------------------------
 
 const PREFIX = 'logs';
-let server: RunningServer;
+let server: InProcessPlugin;
 let plugin: PluginClient;
-let port: number;
 
 beforeAll(async () => {
   kc.loadFromFile(testKubeconfigPath());
-  [port = 0] = await freePorts(1);
-  const config = loadConfig(
-    {
-      APP_SOCKET_ADDRESS: 'http://127.0.0.1',
-      APP_SOCKET_PORT: String(port),
-      LOG_LEVEL: 'silent',
-      K8S_KUBECONFIG_PATH: testKubeconfigPath(),
-      K8S_FIELD_MANAGER: 'interlink-k8s-logs-e2e',
-      OFFLOADING_NAMESPACE_PREFIX: PREFIX,
-      OFFLOADING_SWEEP_INTERVAL_SECONDS: '0',
-      APP_SHUTDOWN_TIMEOUT_SECONDS: '1',
-    },
-    () => undefined,
-  );
-  const logger = createLogger(config.log);
-  const metrics = createMetrics();
-  const provider = KubernetesProvider.fromConfig(config.provider, providerEvents(logger, metrics));
-  await provider.start();
-  server = await startServer(config, provider, logger, { metrics });
-  plugin = new PluginClient({ host: '127.0.0.1', port });
+  server = await startInProcessPlugin({
+    K8S_KUBECONFIG_PATH: testKubeconfigPath(),
+    K8S_FIELD_MANAGER: 'interlink-k8s-logs-e2e',
+    OFFLOADING_NAMESPACE_PREFIX: PREFIX,
+    APP_SHUTDOWN_TIMEOUT_SECONDS: '1',
+  });
+  plugin = server.client;
   await eventually('plugin ready', async () => ((await plugin.send('GET', '/readyz')).status === 200 ? true : undefined));
 }, 60_000);
 
@@ -376,7 +360,7 @@ describe('Follow', () => {
       { name: 'stream', script: 'sleep 2; echo start; for i in 1 2 3 4 5; do sleep 1; echo "line $i"; done; exit 0' },
     ]);
     await running(pod);
-    const { res } = await openExchange({ host: '127.0.0.1', port }, 'GET', '/getLogs', {
+    const { res } = await openExchange(plugin.target, 'GET', '/getLogs', {
       body: logRequest(pod, 'stream', { Follow: true }),
     });
     expect(res.statusCode).toBe(200);
@@ -403,7 +387,7 @@ describe('Follow', () => {
     ]);
     await running(pod);
     const before = await kubeletLogStreams();
-    const { res, abort } = await openExchange({ host: '127.0.0.1', port }, 'GET', '/getLogs', {
+    const { res, abort } = await openExchange(plugin.target, 'GET', '/getLogs', {
       body: logRequest(pod, 'ticker', { Follow: true }),
     });
     expect(res.statusCode).toBe(200);

@@ -6,21 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PluginClient, exchange, openExchange, type PluginAnswer } from '@interlink-k8s/protocol';
-import { KubernetesProvider } from '@interlink-k8s/remote-k8s';
-import {
-  createLogger,
-  createMetrics,
-  loadConfig,
-  providerEvents,
-  startServer,
-  type RunningServer,
-  type ServerConfig,
-} from '@interlink-k8s/server';
+import { exchange, openExchange, type PluginAnswer, type PluginClient } from '@interlink-k8s/protocol';
 import { createCertificateAuthority } from '../harness/certs.js';
 import { rawKube, testKubeconfigPath } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import { acknowledgedByVirtualKubelet } from '../samples/sample-pod.js';
+import { startInProcessPlugin, type InProcessPlugin } from '../plugin/in-process-plugin.js';
 import { eventually as poll } from '../harness/eventually.js';
 
 // The plugin as InterLink sees it: one real server (express app, config from
@@ -151,42 +142,25 @@ const CONFIGURED_SELECTOR = { pool: 'batch', zone: 'configured-zone' };
 const CONFIGURED_TOLERATION = { key: 'remote.example/dedicated', operator: 'Equal', value: 'interlink', effect: 'NoSchedule' };
 const FIELD_MANAGER = 'interlink-k8s-server-api-e2e';
 
-let server: RunningServer;
+let server: InProcessPlugin;
 let plugin: PluginClient;
 
-const noFile = (): undefined => undefined;
-
-async function startPlugin(extraEnv: Record<string, string>): Promise<{ server: RunningServer; client: PluginClient }> {
-  const [port] = await freePorts(1);
-  if (port === undefined) throw new Error('no free port');
-  // Configuration through environment variables named as the reference plugin's (SECTION_KEY); not process.env.
-  const config: ServerConfig = loadConfig(
-    {
-      APP_SOCKET_ADDRESS: 'http://127.0.0.1',
-      APP_SOCKET_PORT: String(port),
-      LOG_LEVEL: 'silent',
-      K8S_KUBECONFIG_PATH: testKubeconfigPath(),
-      K8S_FIELD_MANAGER: FIELD_MANAGER,
-      OFFLOADING_NAMESPACE_PREFIX: PREFIX,
-      OFFLOADING_NODE_SELECTOR: JSON.stringify(CONFIGURED_SELECTOR),
-      OFFLOADING_NODE_TOLERATIONS: JSON.stringify([CONFIGURED_TOLERATION]),
-      OFFLOADING_SWEEP_INTERVAL_SECONDS: '0',
-      APP_SHUTDOWN_TIMEOUT_SECONDS: '1',
-      ...extraEnv,
-    },
-    noFile,
-  );
-  const logger = createLogger(config.log);
-  const metrics = createMetrics();
-  const provider = KubernetesProvider.fromConfig(config.provider, providerEvents(logger, metrics));
-  await provider.start();
-  const running = await startServer(config, provider, logger, { metrics });
-  return { server: running, client: new PluginClient({ host: '127.0.0.1', port }) };
-}
+/** The plugin in this process, configured through the reference plugin's environment names (not process.env). */
+const startPlugin = (extraEnv: Record<string, string>): Promise<InProcessPlugin> =>
+  startInProcessPlugin({
+    K8S_KUBECONFIG_PATH: testKubeconfigPath(),
+    K8S_FIELD_MANAGER: FIELD_MANAGER,
+    OFFLOADING_NAMESPACE_PREFIX: PREFIX,
+    OFFLOADING_NODE_SELECTOR: JSON.stringify(CONFIGURED_SELECTOR),
+    OFFLOADING_NODE_TOLERATIONS: JSON.stringify([CONFIGURED_TOLERATION]),
+    APP_SHUTDOWN_TIMEOUT_SECONDS: '1',
+    ...extraEnv,
+  });
 
 beforeAll(async () => {
   kc.loadFromFile(testKubeconfigPath());
-  ({ server, client: plugin } = await startPlugin({}));
+  server = await startPlugin({});
+  plugin = server.client;
   // The watch of remote pods syncs within moments; status answers come from it.
   await eventually('plugin ready', async () => ((await plugin.send('GET', '/readyz')).status === 200 ? true : undefined));
 }, 60_000);
@@ -1128,14 +1102,14 @@ describe('7. every success is exactly 200', () => {
 // =====================================================================================
 
 describe('10. remote API server unreachable', () => {
-  let down: { server: RunningServer; client: PluginClient };
+  let down: InProcessPlugin;
   beforeAll(async () => {
     const [closed] = await freePorts(1);
     // The reference key k8s.client_configuration overrides the kubeconfig's server.
     down = await startPlugin({ K8S_CLIENT_CONFIGURATION: JSON.stringify({ host: `https://127.0.0.1:${closed ?? 1}` }) });
   });
   afterAll(async () => {
-    await down.server.close();
+    await down.close();
   });
 
   it('/create → 503 with a clear message', async () => {
