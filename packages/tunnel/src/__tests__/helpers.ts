@@ -11,6 +11,7 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
+import { stopProcessGroup } from '../bench/process-group.js';
 
 /** A fresh temp dir, and its removal. */
 export function tempDir(prefix = 'tunnel-test-'): { path: string; remove: () => void } {
@@ -167,22 +168,7 @@ export function run(command: string, args: readonly string[], env?: NodeJS.Proce
       ),
     stop: async (signal = 'SIGTERM') => {
       children.delete(child);
-      if (alive && proc.pid !== undefined) {
-        try {
-          process.kill(-proc.pid, signal);
-        } catch {
-          // Already gone.
-        }
-        const timer = setTimeout(() => {
-          try {
-            if (proc.pid !== undefined) process.kill(-proc.pid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
-        }, 3_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      if (alive) await stopProcessGroup(proc, signal, 3_000);
     },
   };
   children.add(child);

@@ -27,6 +27,7 @@ import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bastion } from '../index.js';
+import { stopProcessGroup } from './process-group.js';
 
 const MiB = 1024 * 1024;
 const CIPHER = process.env.BENCH_CIPHER ?? 'aes128-gcm@openssh.com';
@@ -110,24 +111,7 @@ function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv,
   return child;
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    // Already gone.
-  }
-  const timer = setTimeout(() => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }, 5_000);
-  await exited;
-  clearTimeout(timer);
-}
+const stop = (child: ChildProcess): Promise<void> => stopProcessGroup(child);
 
 function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
