@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { KubeConfig, type HttpMethod } from '@kubernetes/client-node';
-import { rawKube } from '../harness/index.js';
+import { rawKube, testNodeName } from '../harness/index.js';
 import { eventually as poll } from '../harness/eventually.js';
 
 // Helpers of the image tests: raw API calls to the shared cluster, waiting for
@@ -129,3 +129,26 @@ export const RESTRICTED_POD = {
   fsGroup: 65532,
   seccompProfile: { type: 'RuntimeDefault' },
 } as const;
+
+/**
+ * A pod pinned to the shared test node, on its host network (the API server
+ * advertises 127.0.0.1), with the restricted pod security context, one
+ * container and its volumes.
+ */
+export function nodePod(name: string, container: Record<string, unknown>, volumes: readonly unknown[]): unknown {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: {
+      nodeName: testNodeName(),
+      hostNetwork: true,
+      dnsPolicy: 'ClusterFirstWithHostNet',
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: 5,
+      securityContext: RESTRICTED_POD,
+      containers: [container],
+      volumes,
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { runScript, testKubeconfigPath, testNodeName } from '../harness/index.js
 import { freePorts } from '../harness/ports.js';
 import {
   RESTRICTED_CONTAINER,
-  RESTRICTED_POD,
+  nodePod,
   createAll,
   imageInRegistry,
   kc,
@@ -59,42 +59,30 @@ afterAll(async () => {
 
 function pluginPod(): unknown {
   const probe = (path: string) => ({ httpGet: { path, port }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 });
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: POD },
-    spec: {
-      nodeName: testNodeName(),
-      hostNetwork: true,
-      dnsPolicy: 'ClusterFirstWithHostNet',
-      automountServiceAccountToken: false,
-      terminationGracePeriodSeconds: 5,
-      securityContext: RESTRICTED_POD,
-      containers: [
-        {
-          name: 'plugin',
-          image: IMAGE,
-          imagePullPolicy: 'Always',
-          // No command/args: the image's own ENTRYPOINT and WORKDIR.
-          env: [
-            { name: 'APP_SOCKET_ADDRESS', value: 'http://0.0.0.0' },
-            { name: 'APP_SOCKET_PORT', value: String(port) },
-            { name: 'K8S_KUBECONFIG_PATH', value: '/etc/interlink-k8s/remote/kubeconfig' },
-            // Its own prefix and no sweep: other tests share this cluster.
-            { name: 'OFFLOADING_NAMESPACE_PREFIX', value: NS },
-            { name: 'OFFLOADING_SWEEP_INTERVAL_SECONDS', value: '0' },
-          ],
-          ports: [{ name: 'http', containerPort: port }],
-          readinessProbe: probe('/readyz'),
-          livenessProbe: { ...probe('/healthz'), failureThreshold: 5 },
-          securityContext: RESTRICTED_CONTAINER,
-          volumeMounts: [{ name: 'remote-kubeconfig', mountPath: '/etc/interlink-k8s/remote', readOnly: true }],
-          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
-        },
+  return nodePod(
+    POD,
+    {
+      name: 'plugin',
+      image: IMAGE,
+      imagePullPolicy: 'Always',
+      // No command/args: the image's own ENTRYPOINT and WORKDIR.
+      env: [
+        { name: 'APP_SOCKET_ADDRESS', value: 'http://0.0.0.0' },
+        { name: 'APP_SOCKET_PORT', value: String(port) },
+        { name: 'K8S_KUBECONFIG_PATH', value: '/etc/interlink-k8s/remote/kubeconfig' },
+        // Its own prefix and no sweep: other tests share this cluster.
+        { name: 'OFFLOADING_NAMESPACE_PREFIX', value: NS },
+        { name: 'OFFLOADING_SWEEP_INTERVAL_SECONDS', value: '0' },
       ],
-      volumes: [{ name: 'remote-kubeconfig', secret: { secretName: 'remote-kubeconfig', defaultMode: 0o440 } }],
+      ports: [{ name: 'http', containerPort: port }],
+      readinessProbe: probe('/readyz'),
+      livenessProbe: { ...probe('/healthz'), failureThreshold: 5 },
+      securityContext: RESTRICTED_CONTAINER,
+      volumeMounts: [{ name: 'remote-kubeconfig', mountPath: '/etc/interlink-k8s/remote', readOnly: true }],
+      resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     },
-  };
+    [{ name: 'remote-kubeconfig', secret: { secretName: 'remote-kubeconfig', defaultMode: 0o440 } }],
+  );
 }
 
 describe('plugin image (docker/plugin.Dockerfile contents)', () => {

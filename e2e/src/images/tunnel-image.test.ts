@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { runScript, testKubeconfigPath, testNodeName } from '../harness/index.js';
+import { runScript, testKubeconfigPath } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import {
   RESTRICTED_CONTAINER,
-  RESTRICTED_POD,
+  nodePod,
   createAll,
   eventually,
   imageInRegistry,
@@ -95,31 +95,19 @@ afterAll(async () => {
 }, 60_000);
 
 function pod(name: string, container: Record<string, unknown>, secret: string): unknown {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name },
-    spec: {
-      nodeName: testNodeName(),
-      hostNetwork: true,
-      dnsPolicy: 'ClusterFirstWithHostNet',
-      automountServiceAccountToken: false,
-      terminationGracePeriodSeconds: 5,
-      securityContext: RESTRICTED_POD,
-      containers: [
-        {
-          name,
-          image: IMAGE,
-          imagePullPolicy: 'Always',
-          securityContext: RESTRICTED_CONTAINER,
-          volumeMounts: [{ name: 'keys', mountPath: '/keys', readOnly: true }],
-          resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-          ...container,
-        },
-      ],
-      volumes: [{ name: 'keys', secret: { secretName: secret, defaultMode: 0o440 } }],
+  return nodePod(
+    name,
+    {
+      name,
+      image: IMAGE,
+      imagePullPolicy: 'Always',
+      securityContext: RESTRICTED_CONTAINER,
+      volumeMounts: [{ name: 'keys', mountPath: '/keys', readOnly: true }],
+      resources: { requests: { cpu: '20m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+      ...container,
     },
-  };
+    [{ name: 'keys', secret: { secretName: secret, defaultMode: 0o440 } }],
+  );
 }
 
 function gatewayPod(): unknown {
