@@ -35,6 +35,8 @@ export type { BackoffPolicy } from './bastion/backoff.js';
 export { decodeInlineKey, fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, parsePublicKeys, publicKeyLine } from './keys.js';
 export type { AuthorizedKey } from './keys.js';
 export { formatLabels, parseLabels } from './labels.js';
+export { MIN_POD_KEY_SECRET_BYTES, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
+export type { PodIdentity, PodKey } from './pod-keys.js';
 export type { Labels } from './labels.js';
 
 // Errors
