@@ -3,6 +3,7 @@ export { GATEWAY_DEFAULTS, TunnelGateway } from './gateway/gateway.js';
 export type { GatewayConfig } from './gateway/gateway.js';
 export type {
   AuthFailure,
+  ClientIdentity,
   ClientInfo,
   ForwardInfo,
   ForwardRemovalReason,
@@ -38,6 +39,14 @@ export { formatLabels, parseLabels } from './labels.js';
 export { MIN_POD_KEY_SECRET_BYTES, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
 export type { PodIdentity, PodKey } from './pod-keys.js';
 export type { Labels } from './labels.js';
+
+// Publishing Services in the local cluster
+export { PUBLISHER_DEFAULTS, ServicePublisher } from './publish/publisher.js';
+export type { LocalClusterApi, LocalPod, PublishedService, PublisherEvents, PublisherOptions, SkipReason } from './publish/publisher.js';
+export { KubeApiError, KubeRestClient } from './publish/kube-client.js';
+export type { KubeConnection } from './publish/kube-client.js';
+export { endpointSliceManifest, namePorts, serviceManifest, serviceNameFor } from './publish/manifests.js';
+export type { DeclaredPort, PublishedPort } from './publish/manifests.js';
 
 // Errors
 export {

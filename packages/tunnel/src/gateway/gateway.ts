@@ -1,12 +1,14 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import ssh2, { type AuthContext, type ClientInfo as SshClientInfo, type Connection, type TcpipBindInfo } from 'ssh2';
 import { TunnelError } from '../errors.js';
-import { fingerprintOf, parseAuthorizedKeys, parsePrivateKey, type AuthorizedKey } from '../keys.js';
+import { fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, type AuthorizedKey } from '../keys.js';
 import { parseLabels } from '../labels.js';
+import { derivePodKey, podIdentityOf } from '../pod-keys.js';
 import { splice } from '../splice.js';
 import { PortAllocator, type PortRange } from './ports.js';
 import type {
   AuthFailure,
+  ClientIdentity,
   ClientInfo,
   ForwardInfo,
   ForwardRemovalReason,
@@ -22,7 +24,7 @@ const { Server: SshServer } = ssh2;
 export interface GatewayConfig extends Partial<Omit<GatewayOptions, 'hostKeys' | 'authorizedKeys'>> {
   /** Host private keys, OpenSSH or PEM text. */
   readonly hostKeys: readonly string[];
-  /** `authorized_keys` text: the public keys allowed to log in. */
+  /** `authorized_keys` text: the public keys allowed to log in (empty: none, then `podKeySecret` is needed). */
   readonly authorizedKeys: string;
 }
 
@@ -115,9 +117,14 @@ export class TunnelGateway {
   static fromConfig(config: GatewayConfig, events: GatewayEvents = {}): TunnelGateway {
     if (config.hostKeys.length === 0) throw new TunnelError('the gateway needs at least one host key');
     const d = GATEWAY_DEFAULTS;
+    const authorizedKeys = parseAuthorizedKeys(config.authorizedKeys);
+    if (authorizedKeys.length === 0 && config.podKeySecret === undefined) {
+      throw new TunnelError('the gateway needs authorised keys, a pod-key secret, or both');
+    }
     const options: GatewayOptions = {
       hostKeys: config.hostKeys.map((text, i) => parsePrivateKey(text, undefined, `host key ${i + 1}`)),
-      authorizedKeys: parseAuthorizedKeys(config.authorizedKeys),
+      authorizedKeys,
+      ...(config.podKeySecret === undefined ? {} : { podKeySecret: config.podKeySecret }),
       listenHost: config.listenHost ?? d.listenHost,
       listenPort: config.listenPort ?? d.listenPort,
       forwardHost: config.forwardHost ?? d.forwardHost,
@@ -320,7 +327,17 @@ export class TunnelGateway {
       return;
     }
     const keyFingerprint = fingerprintOf(ctx.key.data);
-    const entry = this.#authorized.get(ctx.key.data.toString('base64'));
+    const labels = parseLabels(ctx.username);
+    const pod = podIdentityOf(labels);
+    let entry = this.#authorized.get(ctx.key.data.toString('base64'));
+    let identity: ClientIdentity | undefined = pod === undefined ? undefined : { pod, verified: false };
+    if (entry === undefined && pod !== undefined && this.#options.podKeySecret !== undefined) {
+      const derived = derivePodKey(this.#options.podKeySecret, pod);
+      if (derived.publicKeyBlob.equals(ctx.key.data)) {
+        entry = { key: parsePublicKey(derived.publicKey), fingerprint: keyFingerprint, comment: `${pod.namespace}/${pod.name}` };
+        identity = { pod, verified: true };
+      }
+    }
     if (entry === undefined) {
       fail({ reason: 'unknown-key', keyFingerprint });
       return;
@@ -340,6 +357,7 @@ export class TunnelGateway {
       username: ctx.username,
       remoteAddress: client.remoteAddress,
       remotePort: client.remotePort,
+      ...(identity === undefined ? {} : { identity }),
     };
     ctx.accept();
   }
@@ -408,6 +426,7 @@ export class TunnelGateway {
         requestedPort,
         allocatedPort,
         labels: parseLabels(info.username),
+        ...(info.identity === undefined ? {} : { identity: info.identity }),
       }),
       boundPort: requestedPort === 0 ? allocatedPort : requestedPort,
       server,

@@ -1,6 +1,7 @@
 import type { CipherAlgorithm, ParsedKey } from 'ssh2';
 import type { AuthorizedKey } from '../keys.js';
 import type { Labels } from '../labels.js';
+import type { PodIdentity } from '../pod-keys.js';
 import type { PortRange } from './ports.js';
 
 /** One reverse forward (a tunnel) the gateway holds for a client. */
@@ -22,6 +23,19 @@ export interface ForwardInfo {
   readonly allocatedPort: number;
   /** Parsed from the user name; empty when it carries none. */
   readonly labels: Labels;
+  /** The local pod this forward stands for, when the user name names one (see {@link ClientIdentity}). */
+  readonly identity?: ClientIdentity;
+}
+
+/**
+ * The local pod an SSH client speaks for. `verified` when it logged in with
+ * that pod's derived key (see `derivePodKey`): only that pod's bastion can
+ * hold it. Otherwise the client used a shared authorised key and the pod is
+ * its claim.
+ */
+export interface ClientIdentity {
+  readonly pod: PodIdentity;
+  readonly verified: boolean;
 }
 
 /** Why a forward went away. */
@@ -34,6 +48,7 @@ export interface ClientInfo {
   readonly username: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly identity?: ClientIdentity;
 }
 
 /** A rejected authentication attempt. */
@@ -102,8 +117,14 @@ export interface GatewayStats {
 export interface GatewayOptions {
   /** Host private keys (parsed, see `parsePrivateKey`). */
   readonly hostKeys: readonly ParsedKey[];
-  /** The public keys allowed to log in. */
+  /** The public keys allowed to log in (may be empty when `podKeySecret` is set). */
   readonly authorizedKeys: readonly AuthorizedKey[];
+  /**
+   * The secret per-pod bastion keys are derived from (see `derivePodKey`):
+   * a client whose user name names a pod (`namespace=..,pod=..,uid=..`) and
+   * that offers that pod's derived key is let in, bound to that pod.
+   */
+  readonly podKeySecret?: Uint8Array;
   /** Where the SSH server listens; port 0 picks a free one. */
   readonly listenHost: string;
   readonly listenPort: number;
