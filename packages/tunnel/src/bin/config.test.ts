@@ -83,7 +83,88 @@ describe('loadGatewayConfig', () => {
   });
 
   it('lists every missing required variable at once', () => {
-    expect(problemsOf(() => loadGatewayConfig({}, noFiles))).toEqual(['TUNNEL_GATEWAY_HOST_KEY: required', 'TUNNEL_GATEWAY_AUTHORIZED_KEYS: required']);
+    expect(problemsOf(() => loadGatewayConfig({}, noFiles))).toEqual([
+      'TUNNEL_GATEWAY_HOST_KEY: required',
+      'TUNNEL_GATEWAY_AUTHORIZED_KEYS: required unless TUNNEL_GATEWAY_POD_KEY_SECRET is set (give either or both)',
+    ]);
+  });
+
+  describe('per-pod keys', () => {
+    const secret = Buffer.alloc(32, 3);
+    const secretPath = join(dir.path, 'pod-key-secret');
+    writeFileSync(secretPath, `${secret.toString('base64')}\n`);
+    const onlyHost = { TUNNEL_GATEWAY_HOST_KEY: host.privatePath };
+
+    it('takes the pod-key secret instead of authorised keys, from a file or inline', () => {
+      const fromFile = loadGatewayConfig({ ...onlyHost, TUNNEL_GATEWAY_POD_KEY_SECRET: secretPath }, readIfExists);
+      const inline = loadGatewayConfig({ ...onlyHost, TUNNEL_GATEWAY_POD_KEY_SECRET: secret.toString('base64') }, readIfExists);
+
+      expect(fromFile.gateway.podKeySecret).toEqual(secret);
+      expect(inline.gateway.podKeySecret).toEqual(secret);
+      expect(fromFile.gateway.authorizedKeys).toBe('');
+    });
+
+    it('refuses a secret shorter than 32 bytes without echoing it', () => {
+      const short = Buffer.alloc(31, 9).toString('base64');
+      const problems = problemsOf(() => loadGatewayConfig({ ...onlyHost, TUNNEL_GATEWAY_POD_KEY_SECRET: short }, readIfExists));
+
+      expect(problems).toEqual(['TUNNEL_GATEWAY_POD_KEY_SECRET: expected base64 of at least 32 bytes (e.g. openssl rand -base64 32), inline or in an existing file']);
+      expect(problems.join()).not.toContain(short);
+    });
+  });
+
+  describe('publishing Services', () => {
+    const caPath = join(dir.path, 'ca.crt');
+    const tokenPath = join(dir.path, 'token');
+    writeFileSync(caPath, '-----BEGIN CERTIFICATE-----\n...\n');
+    writeFileSync(tokenPath, 'token');
+    const publishing = {
+      ...base,
+      TUNNEL_GATEWAY_PUBLISH_SERVICES: 'true',
+      TUNNEL_GATEWAY_ADVERTISE_ADDRESS: '10.244.0.7',
+      TUNNEL_GATEWAY_KUBE_CA_FILE: caPath,
+      TUNNEL_GATEWAY_KUBE_TOKEN_FILE: tokenPath,
+    };
+
+    it('is off unless asked for', () => {
+      expect(loadGatewayConfig(base, readIfExists).publish).toBeUndefined();
+    });
+
+    it('finds the API server from the in-cluster variables, IPv6 included', () => {
+      const config = loadGatewayConfig({ ...publishing, KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443', TUNNEL_GATEWAY_NAMESPACES: 'shop, web' }, readIfExists);
+
+      expect(config.publish?.kube).toEqual({ server: 'https://[fd00::1]:443', ca: '-----BEGIN CERTIFICATE-----\n...\n', tokenFile: tokenPath, namespaces: ['shop', 'web'] });
+      expect(config.publish?.publisher).toMatchObject({ address: '10.244.0.7', graceMs: 30000, namespaces: ['shop', 'web'] });
+    });
+
+    it('takes an explicit API server URL', () => {
+      const config = loadGatewayConfig({ ...publishing, TUNNEL_GATEWAY_KUBE_API_URL: 'https://127.0.0.1:6443', TUNNEL_GATEWAY_SERVICE_GRACE_MS: '5000' }, readIfExists);
+      expect(config.publish?.kube.server).toBe('https://127.0.0.1:6443');
+      expect(config.publish?.publisher.graceMs).toBe(5000);
+    });
+
+    it('names every missing piece at once', () => {
+      const problems = problemsOf(() =>
+        loadGatewayConfig(
+          { ...base, TUNNEL_GATEWAY_PUBLISH_SERVICES: 'true', TUNNEL_GATEWAY_KUBE_CA_FILE: '/nowhere/ca', TUNNEL_GATEWAY_KUBE_TOKEN_FILE: '/nowhere/token' },
+          readIfExists,
+        ),
+      );
+      expect(problems).toEqual([
+        'TUNNEL_GATEWAY_KUBE_API_URL: required when publishing outside a pod (KUBERNETES_SERVICE_HOST is not set)',
+        'TUNNEL_GATEWAY_ADVERTISE_ADDRESS: required when TUNNEL_GATEWAY_PUBLISH_SERVICES is true',
+        'TUNNEL_GATEWAY_KUBE_CA_FILE: /nowhere/ca does not exist',
+        'TUNNEL_GATEWAY_KUBE_TOKEN_FILE: /nowhere/token does not exist',
+      ]);
+    });
+
+    it.each([
+      ['TUNNEL_GATEWAY_PUBLISH_SERVICES', 'yes', 'expected true or false'],
+      ['TUNNEL_GATEWAY_ADVERTISE_ADDRESS', 'gateway.local', 'expected an IPv4 or IPv6 address'],
+      ['TUNNEL_GATEWAY_KUBE_API_URL', 'http://127.0.0.1:8080', 'expected an https:// URL'],
+    ])('names %s when it is %j', (name, value, message) => {
+      expect(problemsOf(() => loadGatewayConfig({ ...publishing, [name]: value }, readIfExists))).toEqual([`${name}: ${message}`]);
+    });
   });
 });
 
@@ -107,7 +188,7 @@ describe('loadBastionConfig', () => {
       forwards: [{ bindAddress: '0.0.0.0', bindPort: 8080, targetHost: '127.0.0.1', targetPort: 8080 }],
       keepaliveIntervalMs: 10000,
       keepaliveCountMax: 3,
-      backoff: { initialMs: 200, maxMs: 5000, multiplier: 2, jitter: 0.5 },
+      backoff: { initialMs: 200, maxMs: 3000, multiplier: 2, jitter: 0.5 },
     });
   });
 

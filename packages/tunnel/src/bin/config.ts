@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { BastionConfig, ForwardSpec } from '../bastion/bastion.js';
 import type { GatewayConfig } from '../gateway/gateway.js';
 import { parseAuthorizedKeys, parsePrivateKey, parsePublicKeys } from '../keys.js';
-import { ConfigError, ciphers, envVar, host, integer, keyMaterial, logLevel, port, portRange, readEnv, type Environment, type EnvVar, type FileReader } from './env.js';
+import { ConfigError, bool, ciphers, envVar, host, integer, ipAddress, keyMaterial, logLevel, podKeySecret, port, portRange, readEnv, type Environment, type EnvVar, type FileReader } from './env.js';
+import type { KubeConnection } from '../publish/kube-client.js';
+import { PUBLISHER_DEFAULTS, type PublisherOptions } from '../publish/publisher.js';
 
 /** Where the gateway's health and metrics endpoint listens. */
 export interface HttpListen {
@@ -10,10 +12,18 @@ export interface HttpListen {
   readonly port: number;
 }
 
+/** Where and how the gateway publishes Services in the local cluster (the token is read at each request). */
+export interface PublishConfig {
+  readonly publisher: PublisherOptions;
+  readonly kube: Omit<KubeConnection, 'token'> & { readonly tokenFile: string };
+}
+
 /** Everything the gateway entry point needs, read once from the environment. */
 export interface GatewayAppConfig {
   readonly gateway: GatewayConfig;
   readonly http: HttpListen;
+  /** Absent when `TUNNEL_GATEWAY_PUBLISH_SERVICES` is false. */
+  readonly publish?: PublishConfig;
   readonly logLevel: string;
 }
 
@@ -40,11 +50,16 @@ export function gatewayVariables(reader: FileReader) {
       schema: keyMaterial(reader, (text) => parsePrivateKey(text, undefined, 'host key')),
     }),
     authorizedKeys: envVar('TUNNEL_GATEWAY_AUTHORIZED_KEYS', {
-      required: true,
-      description: 'The bastion public keys allowed in, `authorized_keys` format (one per line, no options): a file path, or inline text or its base64.',
+      description:
+        'Shared bastion public keys allowed in, `authorized_keys` format (one per line, no options): a file path, or inline text or its base64. A pod such a key names is only its claim. Required unless `TUNNEL_GATEWAY_POD_KEY_SECRET` is set.',
       schema: keyMaterial(reader, (text) => {
         if (parseAuthorizedKeys(text).length === 0) throw new Error('no key in the list');
-      }),
+      }).optional(),
+    }),
+    podKeySecret: envVar('TUNNEL_GATEWAY_POD_KEY_SECRET', {
+      description:
+        'The secret per-pod bastion keys are derived from, shared with the plugin (`tcp_tunnel.pod_key_secret`): base64 of at least 32 bytes, inline or in a file. A bastion logging in as `namespace=..,pod=..,uid=..` with that pod\'s key is let in, bound to that pod.',
+      schema: podKeySecret(reader).optional(),
     }),
     listenHost: envVar('TUNNEL_GATEWAY_LISTEN_HOST', { default: '0.0.0.0', description: 'Address of the SSH server.', schema: host() }),
     listenPort: envVar('TUNNEL_GATEWAY_LISTEN_PORT', { default: '2222', description: 'Port of the SSH server.', schema: port(true) }),
@@ -65,6 +80,38 @@ export function gatewayVariables(reader: FileReader) {
     keepaliveCountMax: envVar('TUNNEL_GATEWAY_KEEPALIVE_COUNT_MAX', { default: '3', description: 'Unanswered keepalives before a bastion is dropped.', schema: integer(0, 1000) }),
     httpHost: envVar('TUNNEL_GATEWAY_HTTP_HOST', { default: '0.0.0.0', description: 'Address of the HTTP server for `/healthz` and `/metrics`.', schema: host() }),
     httpPort: envVar('TUNNEL_GATEWAY_HTTP_PORT', { default: '9090', description: 'Port of the HTTP server for `/healthz` and `/metrics` (0: any free port, logged).', schema: port(true) }),
+    publishServices: envVar('TUNNEL_GATEWAY_PUBLISH_SERVICES', {
+      default: 'false',
+      description: 'Publish a Service and an EndpointSlice in the local cluster for each offloaded pod with forwards (`true`/`false`).',
+      schema: bool(),
+    }),
+    advertiseAddress: envVar('TUNNEL_GATEWAY_ADVERTISE_ADDRESS', {
+      description: 'The gateway\'s IP address as local clients reach it (the pod IP, from the downward API): the endpoint of every published Service. Required when publishing.',
+      schema: ipAddress().optional(),
+    }),
+    namespaces: envVar('TUNNEL_GATEWAY_NAMESPACES', {
+      description: 'Comma-separated namespaces the gateway publishes in (its RBAC is then per namespace); unset: all namespaces.',
+      schema: z.string().transform((text) => text.split(',').map((item) => item.trim()).filter((item) => item !== '')).optional(),
+    }),
+    kubeApiUrl: envVar('TUNNEL_GATEWAY_KUBE_API_URL', {
+      description: 'The local API server, `https://host:port`; unset: `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT` (in a pod).',
+      schema: z.url({ protocol: /^https$/, error: 'expected an https:// URL' }).optional(),
+    }),
+    kubeTokenFile: envVar('TUNNEL_GATEWAY_KUBE_TOKEN_FILE', {
+      default: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+      description: 'Bearer token file for the local API server, read at each request (projected tokens rotate).',
+      schema: z.string(),
+    }),
+    kubeCaFile: envVar('TUNNEL_GATEWAY_KUBE_CA_FILE', {
+      default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+      description: 'CA bundle the local API server\'s certificate must chain to.',
+      schema: z.string(),
+    }),
+    serviceGraceMs: envVar('TUNNEL_GATEWAY_SERVICE_GRACE_MS', {
+      default: '30000',
+      description: 'How long a published Service stays after its pod\'s last forward went (its endpoints are removed at once), ms.',
+      schema: integer(0, 86_400_000),
+    }),
     ...shared,
   } satisfies Record<string, EnvVar<unknown>>;
 }
@@ -136,18 +183,52 @@ export function bastionVariables(reader: FileReader) {
     keepaliveCountMax: envVar('TUNNEL_BASTION_KEEPALIVE_COUNT_MAX', { default: '3', description: 'Unanswered keepalives before the connection is dropped and re-made.', schema: integer(1, 1000) }),
     readyTimeoutMs: envVar('TUNNEL_BASTION_READY_TIMEOUT_MS', { default: '15000', description: 'Time allowed for connect, handshake and authentication, ms.', schema: integer(1000, 600_000) }),
     backoffInitialMs: envVar('TUNNEL_BASTION_BACKOFF_INITIAL_MS', { default: '200', description: 'First reconnect delay, ms; doubles per failed attempt, with up to 50 % random reduction (jitter).', schema: integer(10, 600_000) }),
-    backoffMaxMs: envVar('TUNNEL_BASTION_BACKOFF_MAX_MS', { default: '5000', description: 'Cap of the reconnect delay, ms.', schema: integer(10, 3_600_000) }),
+    backoffMaxMs: envVar('TUNNEL_BASTION_BACKOFF_MAX_MS', { default: '3000', description: 'Cap of the reconnect delay, ms (a bastion is back within about this long after its gateway returns).', schema: integer(10, 3_600_000) }),
     ...shared,
   } satisfies Record<string, EnvVar<unknown>>;
 }
 
 /** Reads the gateway's configuration; throws `ConfigError` naming every bad variable. */
 export function loadGatewayConfig(env: Environment, reader: FileReader): GatewayAppConfig {
-  const v = readEnv(gatewayVariables(reader), env);
+  const blank = (name: string) => (env[name]?.trim() ?? '') === '';
+  const problems: string[] = [];
+  if (blank('TUNNEL_GATEWAY_AUTHORIZED_KEYS') && blank('TUNNEL_GATEWAY_POD_KEY_SECRET')) {
+    problems.push('TUNNEL_GATEWAY_AUTHORIZED_KEYS: required unless TUNNEL_GATEWAY_POD_KEY_SECRET is set (give either or both)');
+  }
+  let v: ReturnType<typeof readEnv<ReturnType<typeof gatewayVariables>>>;
+  try {
+    v = readEnv(gatewayVariables(reader), env);
+  } catch (error) {
+    throw error instanceof ConfigError ? new ConfigError([...error.problems, ...problems]) : error;
+  }
+  let publish: PublishConfig | undefined;
+  if (v.publishServices) {
+    const inCluster = env.KUBERNETES_SERVICE_HOST === undefined ? undefined : `https://${hostForUrl(env.KUBERNETES_SERVICE_HOST)}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`;
+    const server = v.kubeApiUrl ?? inCluster;
+    if (server === undefined) problems.push('TUNNEL_GATEWAY_KUBE_API_URL: required when publishing outside a pod (KUBERNETES_SERVICE_HOST is not set)');
+    if (v.advertiseAddress === undefined) problems.push('TUNNEL_GATEWAY_ADVERTISE_ADDRESS: required when TUNNEL_GATEWAY_PUBLISH_SERVICES is true');
+    const ca = readFileOrProblem(reader, v.kubeCaFile, 'TUNNEL_GATEWAY_KUBE_CA_FILE', problems);
+    if (reader(v.kubeTokenFile) === undefined) problems.push(`TUNNEL_GATEWAY_KUBE_TOKEN_FILE: ${v.kubeTokenFile} does not exist`);
+    if (server !== undefined && v.advertiseAddress !== undefined && ca !== undefined) {
+      publish = {
+        publisher: {
+          address: v.advertiseAddress,
+          graceMs: v.serviceGraceMs,
+          namespaces: v.namespaces ?? [],
+          retryInitialMs: PUBLISHER_DEFAULTS.retryInitialMs,
+          retryMaxMs: PUBLISHER_DEFAULTS.retryMaxMs,
+        },
+        kube: { server, ca, tokenFile: v.kubeTokenFile, namespaces: v.namespaces ?? [] },
+      };
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
+    ...(publish === undefined ? {} : { publish }),
     gateway: {
       hostKeys: [v.hostKey],
-      authorizedKeys: v.authorizedKeys,
+      authorizedKeys: v.authorizedKeys ?? '',
+      ...(v.podKeySecret === undefined ? {} : { podKeySecret: v.podKeySecret }),
       listenHost: v.listenHost,
       listenPort: v.listenPort,
       forwardHost: v.forwardHost,
@@ -162,6 +243,22 @@ export function loadGatewayConfig(env: Environment, reader: FileReader): Gateway
     http: { host: v.httpHost, port: v.httpPort },
     logLevel: v.logLevel,
   });
+}
+
+/** `[::1]` for an IPv6 address in a URL. */
+function hostForUrl(hostName: string): string {
+  return hostName.includes(':') ? `[${hostName}]` : hostName;
+}
+
+function readFileOrProblem(reader: FileReader, file: string, name: string, problems: string[]): string | undefined {
+  try {
+    const text = reader(file);
+    if (text === undefined) problems.push(`${name}: ${file} does not exist`);
+    return text;
+  } catch (error) {
+    problems.push(`${name}: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }
 
 /** Reads the bastion's configuration; throws `ConfigError` naming every bad variable. */

@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { CipherAlgorithm } from 'ssh2';
 import { decodeInlineKey } from '../keys.js';
+import { MIN_POD_KEY_SECRET_BYTES } from '../pod-keys.js';
 
 /** The environment, as `process.env` is. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -64,6 +66,12 @@ export const integer = (min: number, max: number) =>
     .regex(/^\d+$/, { error: 'expected a whole number' })
     .transform(Number)
     .pipe(z.number().min(min, { error: `expected at least ${min}` }).max(max, { error: `expected at most ${max}` }));
+
+/** `true` or `false`. */
+export const bool = () => z.enum(['true', 'false'], { error: 'expected true or false' }).transform((text) => text === 'true');
+
+/** An IPv4 or IPv6 address. */
+export const ipAddress = () => z.string().refine((text) => isIP(text) !== 0, { error: 'expected an IPv4 or IPv6 address' });
 
 /** A TCP port; `allowZero` for "pick a free one". */
 export const port = (allowZero = false) => integer(allowZero ? 0 : 1, 65535);
@@ -136,4 +144,28 @@ export const keyMaterial = (reader: FileReader, check: (text: string) => unknown
       return z.NEVER;
     }
     return text;
+  });
+
+const BASE64_TEXT = /^[A-Za-z0-9+/=\s]+$/;
+
+/**
+ * The pod-key secret: base64 text of at least 32 bytes (as `openssl rand
+ * -base64 32` prints it), in a file whose path is given, or inline. Decoded
+ * to bytes.
+ */
+export const podKeySecret = (reader: FileReader) =>
+  z.string().transform((value, ctx) => {
+    let text: string;
+    try {
+      text = reader(value) ?? value;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `cannot read ${value}: ${error instanceof Error ? error.message : String(error)}` });
+      return z.NEVER;
+    }
+    const bytes = Buffer.from(text.trim(), 'base64');
+    if (!BASE64_TEXT.test(text) || bytes.length < MIN_POD_KEY_SECRET_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `expected base64 of at least ${MIN_POD_KEY_SECRET_BYTES} bytes (e.g. openssl rand -base64 32), inline or in an existing file` });
+      return z.NEVER;
+    }
+    return bytes;
   });

@@ -7,20 +7,25 @@
  * Exit codes: 0 after a graceful shutdown, 2 for a configuration error, 1
  * for any other failure.
  */
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { TunnelGateway } from '../gateway/gateway.js';
 import type { GatewayEvents } from '../gateway/types.js';
-import { loadGatewayConfig } from './config.js';
+import { KubeRestClient } from '../publish/kube-client.js';
+import { ServicePublisher, type PublisherEvents } from '../publish/publisher.js';
+import { loadGatewayConfig, type PublishConfig } from './config.js';
 import { createGatewayRegistry, startHttp } from './metrics.js';
 import { createLogger, readIfExists, reportStartFailure, shutdownOnSignals } from './runtime.js';
 
-function logEvents(logger: Logger): GatewayEvents {
+function logEvents(logger: Logger, publisher: ServicePublisher | undefined): GatewayEvents {
   return {
     onForwardAdded: (forward) => {
       logger.info({ event: 'forwardAdded', ...forward }, `forward ${forward.requestedAddress}:${forward.requestedPort} -> port ${forward.allocatedPort}`);
+      publisher?.forwardAdded(forward);
     },
     onForwardRemoved: (forward, reason) => {
       logger.info({ event: 'forwardRemoved', reason, ...forward }, `forward on port ${forward.allocatedPort} removed (${reason})`);
+      publisher?.forwardRemoved(forward, reason);
     },
     onClientAuthenticated: (client) => {
       logger.info({ event: 'clientAuthenticated', ...client }, 'client authenticated');
@@ -40,12 +45,41 @@ function logEvents(logger: Logger): GatewayEvents {
   };
 }
 
+function publisherEvents(logger: Logger, counts: { publishErrors: number }): PublisherEvents {
+  return {
+    onPublished: (service, ports) => {
+      logger.info({ event: 'servicePublished', service: `${service.namespace}/${service.name}`, podUid: service.pod.uid, ports }, `Service ${service.namespace}/${service.name} published`);
+    },
+    onUnpublished: (service, reason) => {
+      logger.info({ event: 'serviceDeleted', service: `${service.namespace}/${service.name}`, podUid: service.pod.uid, reason }, `Service ${service.namespace}/${service.name} deleted (${reason})`);
+    },
+    onSkipped: (_subject, reason, detail) => {
+      logger.warn({ event: 'publishSkipped', reason }, `no Service: ${detail}`);
+    },
+    onError: (error, pod) => {
+      counts.publishErrors++;
+      logger.error({ event: 'publishFailed', pod: `${pod.namespace}/${pod.name}`, err: error }, 'publishing failed; retrying');
+    },
+  };
+}
+
+function startPublisher(config: PublishConfig, logger: Logger, counts: { publishErrors: number }): ServicePublisher {
+  const api = new KubeRestClient({ ...config.kube, token: () => readFileSync(config.kube.tokenFile, 'utf8') });
+  return new ServicePublisher(api, config.publisher, publisherEvents(logger, counts));
+}
+
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env, readIfExists);
   const logger = createLogger('interlink-tunnel-gateway', config.logLevel);
-  const gateway = TunnelGateway.fromConfig(config.gateway, logEvents(logger));
+  const counts = { publishErrors: 0 };
+  const publisher = config.publish === undefined ? undefined : startPublisher(config.publish, logger, counts);
+  const gateway = TunnelGateway.fromConfig(config.gateway, logEvents(logger, publisher));
+  // Take over the Services of an earlier gateway before bastions come back; an API outage here only delays that.
+  await publisher?.start().catch((error: unknown) => {
+    logger.error({ event: 'publishFailed', err: error }, 'could not list the Services published earlier; they stay until their pods go');
+  });
   const ssh = await gateway.listen();
-  const registry = createGatewayRegistry(() => gateway.stats());
+  const registry = createGatewayRegistry(() => ({ ...gateway.stats(), publishedServices: publisher?.size ?? 0, publishErrorsTotal: counts.publishErrors }));
   const http = await startHttp(config.http, registry, () => gateway.listening);
   logger.info(
     { event: 'listening', ssh: { host: ssh.address, port: ssh.port }, http: { host: http.address.address, port: http.address.port }, portRange: config.gateway.portRange },
@@ -56,6 +90,7 @@ async function main(): Promise<void> {
     timeoutMs: 10_000,
     shutdown: async () => {
       http.server.close();
+      publisher?.close();
       await gateway.close();
     },
   });

@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Server } from 'node:http';
-import type { GatewayStats } from '../gateway/types.js';
 import { httpGet } from '../__tests__/helpers.js';
-import { createGatewayRegistry, startHttp } from './metrics.js';
+import { createGatewayRegistry, startHttp, type GatewayMetricsSource } from './metrics.js';
 
-const stats: GatewayStats = {
+const stats: GatewayMetricsSource = {
   sshConnections: 3,
   sshConnectionsTotal: 7,
   activeTunnels: 2,
@@ -15,6 +14,8 @@ const stats: GatewayStats = {
   bytesOut: 5678,
   authFailuresTotal: 5,
   refusedRequestsTotal: 2,
+  publishedServices: 4,
+  publishErrorsTotal: 1,
 };
 
 describe('the gateway HTTP endpoint', () => {
@@ -39,6 +40,8 @@ describe('the gateway HTTP endpoint', () => {
     expect(first.body).toMatch(/^interlink_tunnel_gateway_auth_failures_total 5$/m);
     expect(first.body).toMatch(/^# TYPE interlink_tunnel_gateway_streams_total counter$/m);
     expect(first.body).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(first.body).toMatch(/^interlink_tunnel_gateway_published_services 4$/m);
+    expect(first.body).toMatch(/^interlink_tunnel_gateway_publish_errors_total 1$/m);
 
     current = { ...stats, activeTunnels: 0, bytesOut: 9000 };
     const second = await httpGet(port, '/metrics');

@@ -6,13 +6,21 @@ import type { HttpListen } from './config.js';
 
 const PREFIX = 'interlink_tunnel_gateway_';
 
-type Source = () => GatewayStats;
+/** The gateway's stats plus the Service publisher's. */
+export interface GatewayMetricsSource extends GatewayStats {
+  /** Pods with a published Service now (0 when not publishing). */
+  readonly publishedServices: number;
+  /** Failed calls to the local API while publishing (retried), since start. */
+  readonly publishErrorsTotal: number;
+}
+
+type Source = () => GatewayMetricsSource;
 
 /** Builds a registry whose metrics read the gateway's counters at scrape time, plus Node's process metrics. */
 export function createGatewayRegistry(stats: Source): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const gauge = (name: string, help: string, pick: (s: GatewayStats) => number) =>
+  const gauge = (name: string, help: string, pick: (s: GatewayMetricsSource) => number) =>
     new Gauge({
       name: PREFIX + name,
       help,
@@ -21,7 +29,7 @@ export function createGatewayRegistry(stats: Source): Registry {
         this.set(pick(stats()));
       },
     });
-  const counter = (name: string, help: string, pick: (s: GatewayStats) => number) =>
+  const counter = (name: string, help: string, pick: (s: GatewayMetricsSource) => number) =>
     new Counter({
       name: PREFIX + name,
       help,
@@ -42,6 +50,8 @@ export function createGatewayRegistry(stats: Source): Registry {
   counter('bytes_out_total', 'Bytes from the tunnels to local clients.', (s) => s.bytesOut);
   counter('auth_failures_total', 'Rejected SSH authentication attempts.', (s) => s.authFailuresTotal);
   counter('refused_requests_total', 'Refused forward requests and other global requests.', (s) => s.refusedRequestsTotal);
+  gauge('published_services', 'Offloaded pods with a Service published in the local cluster.', (s) => s.publishedServices);
+  counter('publish_errors_total', 'Failed local API calls while publishing Services (retried).', (s) => s.publishErrorsTotal);
   return registry;
 }
 
