@@ -15,7 +15,7 @@ export interface BackoffPolicy {
 }
 
 /** Defaults: 200 ms, doubling, at most 5 s, half of it random. */
-export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 200, maxMs: 5_000, multiplier: 2, jitter: 0.5 });
+export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ initialMs: 200, maxMs: 3_000, multiplier: 2, jitter: 0.5 });
 
 /**
  * The delay before retry number `attempt` (0 for the first retry).
