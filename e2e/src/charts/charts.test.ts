@@ -31,6 +31,8 @@ import { eventually, startInProcessPlugin } from '../plugin/in-process-plugin.js
 
 const PLUGIN = 'interlink-kubernetes-plugin';
 const RBAC = 'remote-rbac';
+const GATEWAY = 'tcp-tunnel-gateway';
+const CHARTS = [PLUGIN, RBAC, GATEWAY];
 const RELEASE = 'e2e';
 const FULLNAME = `${RELEASE}-${PLUGIN}`;
 
@@ -98,7 +100,7 @@ function pluginConfigOf(objects: readonly KubeObject[], external: ExternalData =
 // helm lint, and every values file against the real API server
 // =====================================================================================
 
-const lintCases: [string, string | undefined][] = [PLUGIN, RBAC].flatMap((chart) => [
+const lintCases: [string, string | undefined][] = CHARTS.flatMap((chart) => [
   [chart, undefined] as [string, string | undefined],
   ...ciFiles(chart).map((file): [string, string] => [chart, file]),
 ]);
@@ -112,7 +114,24 @@ describe('helm lint --strict', () => {
   });
 });
 
-const ciCases: [string, string][] = [PLUGIN, RBAC].flatMap((chart) => ciFiles(chart).map((file): [string, string] => [chart, file]));
+const ciCases: [string, string][] = CHARTS.flatMap((chart) => ciFiles(chart).map((file): [string, string] => [chart, file]));
+
+/**
+ * The documents of a rendered manifest grouped by the namespace their object
+ * names (the release's for cluster-scoped ones): kubectl sends a file to one
+ * namespace only, and the gateway chart puts Roles in the namespaces listed
+ * in its values. `objects` are the manifest's objects, in document order.
+ */
+function documentsByNamespace(manifest: string, objects: readonly KubeObject[]): Map<string, string> {
+  const documents = manifest.split(/^---\s*$/m).filter((doc) => doc.split('\n').some((line) => line.trim() !== '' && !line.trimStart().startsWith('#')));
+  if (documents.length !== objects.length) throw new Error(`${documents.length} documents but ${objects.length} objects`);
+  const groups = new Map<string, string[]>();
+  documents.forEach((doc, i) => {
+    const ns = objects[i]?.metadata.namespace ?? namespace;
+    groups.set(ns, [...(groups.get(ns) ?? []), doc]);
+  });
+  return new Map([...groups].map(([ns, docs]) => [ns, docs.join('\n---\n')]));
+}
 
 describe('server-side dry run of every rendered object', () => {
   it('every chart keeps values files for its modes', () => {
@@ -125,14 +144,27 @@ describe('server-side dry run of every rendered object', () => {
       'unix-socket-values.yaml',
     ]);
     expect(ciFiles(RBAC)).toEqual(['default-values.yaml', 'extra-subjects-values.yaml', 'long-lived-token-values.yaml']);
+    expect(ciFiles(GATEWAY)).toEqual([
+      'existing-secrets-values.yaml',
+      'inline-keys-values.yaml',
+      'loadbalancer-values.yaml',
+      'namespaced-rbac-values.yaml',
+      'networkpolicy-servicemonitor-values.yaml',
+    ]);
   });
 
   it.each(ciCases)('%s with %s: the API server accepts every object, without a warning', async (chart, file) => {
     const manifest = await helm.template(chart, { release: RELEASE, namespace, valuesFiles: [ciPath(chart, file)] });
-    const result = await kubectl.dryRunApply(manifest, namespace);
-    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     const objects = await kubectl.objects(manifest);
-    for (const o of objects) expect(result.stdout).toContain(`${o.metadata.name} created (server dry run)`);
+    let stdout = '';
+    for (const [ns, documents] of documentsByNamespace(manifest, objects)) {
+      // Objects elsewhere than the release's namespace (the gateway's Roles) need theirs to exist.
+      if (ns !== namespace && (await kubectl.tryRun(['get', 'namespace', ns])).code !== 0) await kubectl.run(['create', 'namespace', ns]);
+      const result = await kubectl.dryRunApply(documents, ns);
+      expect({ namespace: ns, code: result.code, stderr: result.stderr }).toEqual({ namespace: ns, code: 0, stderr: '' });
+      stdout += result.stdout;
+    }
+    for (const o of objects) expect(stdout).toContain(`${o.metadata.name} created (server dry run)`);
   });
 
   it.each(ciFiles(PLUGIN))(
@@ -523,6 +555,19 @@ describe('refused values', () => {
     [PLUGIN, 'an existing Secret and an inline kubeconfig', { 'remoteKubeconfig.existingSecret': 'x', 'remoteKubeconfig.value': 'y' }, /remoteKubeconfig: set existingSecret or value, not both/],
     [RBAC, 'nothing to bind', { 'serviceAccount.create': false }, /nothing to bind: set serviceAccount\.create true or list extraSubjects/],
     [RBAC, 'an unknown subject kind', { extraSubjects: [{ kind: 'Robot', name: 'r2' }] }, /at '\/extraSubjects\/0\/kind': value must be one of 'User', 'Group', 'ServiceAccount'/],
+    [GATEWAY, 'the defaults (no key given)', {}, /hostKey: set hostKey\.existingSecret/],
+    [GATEWAY, 'no host key', { 'podKeySecret.existingSecret': 'k' }, /hostKey: set hostKey\.existingSecret .* or hostKey\.privateKey .*The chart never generates one/],
+    [GATEWAY, 'nobody who may log in', { 'hostKey.existingSecret': 'h' }, /no bastion could log in: set podKeySecret\.existingSecret or podKeySecret\.value .*, or list authorizedKeys/],
+    [GATEWAY, 'an existing host-key Secret and an inline key', { 'hostKey.existingSecret': 'h', 'hostKey.privateKey': 'k' }, /hostKey: set existingSecret or privateKey, not both/],
+    [GATEWAY, 'a pod-key secret too short', { 'hostKey.existingSecret': 'h', 'podKeySecret.value': 'c2hvcnQ=' }, /at '\/podKeySecret\/value': 'c2hvcnQ=' does not match pattern/],
+    [GATEWAY, 'an authorized key with options', { 'hostKey.existingSecret': 'h', authorizedKeys: ['restrict ssh-ed25519 AAAA c'] }, /at '\/authorizedKeys\/0'/],
+    [GATEWAY, 'replicas', { 'hostKey.existingSecret': 'h', 'podKeySecret.existingSecret': 'k', replicas: 2 }, /additional properties 'replicas' not allowed/],
+    [GATEWAY, 'a ClusterIP Service', { 'hostKey.existingSecret': 'h', 'podKeySecret.existingSecret': 'k', 'service.type': 'ClusterIP' }, /at '\/service\/type': value must be one of 'NodePort', 'LoadBalancer'/],
+    [GATEWAY, 'a load balancer IP on a NodePort', { 'hostKey.existingSecret': 'h', 'podKeySecret.existingSecret': 'k', 'service.loadBalancerIP': '192.0.2.1' }, /service\.loadBalancerIP needs service\.type LoadBalancer/],
+    [GATEWAY, 'the SSH port inside the forward range', { 'hostKey.existingSecret': 'h', 'podKeySecret.existingSecret': 'k', 'gateway.listenPort': 20022 }, /gateway\.listenPort \(20022\) lies in gateway\.portRange \(20000-20999\)/],
+    [GATEWAY, 'a reversed port range', { 'hostKey.existingSecret': 'h', 'podKeySecret.existingSecret': 'k', 'gateway.portRange': '21000-20000' }, /gateway\.portRange "21000-20000": expected MIN-MAX/],
+    [GATEWAY, 'an unknown cipher', { 'hostKey.existingSecret': 'h', 'podKeySecret.existingSecret': 'k', 'gateway.ciphers': ['3des-cbc'] }, /at '\/gateway\/ciphers\/0': value must be one of/],
+    [GATEWAY, 'a namespace that is no DNS label', { 'hostKey.existingSecret': 'h', 'podKeySecret.existingSecret': 'k', 'rbac.namespaces': ['Shop'] }, /at '\/rbac\/namespaces\/0'/],
   ])('%s: %s', async (chart, _what, setJson, message) => {
     const result = await helm.tryTemplate(chart, { release: RELEASE, namespace, setJson });
     expect(result.code).not.toBe(0);
@@ -567,7 +612,7 @@ describe('NOTES.txt', () => {
 });
 
 describe('chart READMEs', () => {
-  it.each([PLUGIN, RBAC])('%s: the values table names every top-level value', (chart) => {
+  it.each(CHARTS)('%s: the values table names every top-level value', (chart) => {
     const values = readFileSync(join(CHARTS_DIR, chart, 'values.yaml'), 'utf8');
     const readme = readFileSync(join(CHARTS_DIR, chart, 'README.md'), 'utf8');
     const topLevel = [...values.matchAll(/^([A-Za-z][A-Za-z0-9]*):/gm)].map((m) => m[1] ?? '');

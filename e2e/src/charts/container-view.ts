@@ -22,6 +22,7 @@ export interface EnvVarJson {
   valueFrom?: {
     secretKeyRef?: { name: string; key: string };
     configMapKeyRef?: { name: string; key: string };
+    fieldRef?: { fieldPath: string };
   };
 }
 
@@ -62,7 +63,11 @@ export interface DeploymentJson extends KubeObject {
   };
 }
 
-/** Key → text, for the data of the Secrets and ConfigMaps a pod refers to but the chart does not render. */
+/**
+ * Key → text, for the data of the Secrets and ConfigMaps a pod refers to but
+ * the chart does not render, keyed `Kind/name`; `Pod/self` gives the values of
+ * downward-API fields by path (`status.podIP`).
+ */
 export type ExternalData = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /** What one container sees at run time: its environment and the files of its mounted ConfigMaps and Secrets. */
@@ -86,8 +91,9 @@ function dataOf(objects: readonly KubeObject[], kind: 'Secret' | 'ConfigMap', na
 /**
  * What the kubelet would give `containerName` of the Deployment among
  * `objects`: literal env values and references resolved against the rendered
- * Secrets and ConfigMaps (or `external` ones, keyed `Kind/name`), and the
- * files of mounted ConfigMap and Secret volumes by path.
+ * Secrets and ConfigMaps (or `external` ones, keyed `Kind/name`; downward-API
+ * fields from `external['Pod/self']`), and the files of mounted ConfigMap and
+ * Secret volumes by path.
  */
 export function containerView(objects: readonly KubeObject[], containerName: string, external: ExternalData = {}): ContainerView {
   const deployment = objects.find((o) => o.kind === 'Deployment') as DeploymentJson | undefined;
@@ -100,9 +106,11 @@ export function containerView(objects: readonly KubeObject[], containerName: str
   for (const entry of container.env ?? []) {
     const secretRef = entry.valueFrom?.secretKeyRef;
     const configMapRef = entry.valueFrom?.configMapKeyRef;
+    const fieldRef = entry.valueFrom?.fieldRef;
     let value = entry.value;
     if (secretRef !== undefined) value = dataOf(objects, 'Secret', secretRef.name, external)[secretRef.key];
     if (configMapRef !== undefined) value = dataOf(objects, 'ConfigMap', configMapRef.name, external)[configMapRef.key];
+    if (fieldRef !== undefined) value = external['Pod/self']?.[fieldRef.fieldPath];
     if (value === undefined) throw new Error(`env ${entry.name}: no value`);
     // Later entries win, as with the kubelet.
     env[entry.name] = value;
