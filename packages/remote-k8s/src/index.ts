@@ -1,8 +1,9 @@
 // The interface the server consumes
-export type { OffloadProvider, ProviderEvents, ReadinessCheck } from './provider.js';
+export type { OffloadProvider, PodRef, ProviderEvents, ReadinessCheck } from './provider.js';
 
 // Pure translation: local pod and its data → remote objects; remote pod → status answer
 export {
+  BASTION_CONTAINER_NAME,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OFFLOADING_LABEL,
@@ -15,6 +16,10 @@ export {
   SOURCE_NAMESPACE_ANNOTATION,
   SOURCE_POD_UID_LABEL,
   SOURCE_UID_ANNOTATION,
+  TCP_TUNNEL_ANNOTATION,
+  TCP_TUNNEL_IGNORED_PORTS_ANNOTATION,
+  TUNNEL_SECRET_HOST_KEY,
+  TUNNEL_SECRET_PRIVATE_KEY,
   UNKNOWN_EXIT_CODE,
   managedLabels,
   missingPodStatus,
@@ -23,10 +28,12 @@ export {
   remoteNamespaceName,
   remoteObjectName,
   remotePvcClaims,
+  remoteTunnelSecretName,
   toPodStatus,
   toRfc3339,
 } from './translate/index.js';
 export type {
+  BastionKeySource,
   Manifest,
   RemoteContainerState,
   RemoteContainerStatus,
@@ -35,6 +42,7 @@ export type {
   StatusOptions,
   TimeValue,
   TranslateOptions,
+  TunnelOptions,
 } from './translate/index.js';
 
 // The Kubernetes back end: reconciler, watch cache, capacity (the OffloadProvider the server runs)

@@ -43,4 +43,16 @@ export interface ProviderEvents {
   remoteError?(operation: string, error: Error): void;
   /** Something worth a log line happened, e.g. a watch restarted or a sweep removed leftovers. */
   notice?(message: string, details?: Record<string, unknown>): void;
+  /**
+   * A pod was offloaded without something its spec asks for (e.g. a UDP port
+   * the TCP tunnel does not carry); `message` names the pod and what is missing.
+   */
+  podWarning?(pod: PodRef, message: string): void;
+}
+
+/** The local pod an event is about. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
 }

@@ -4,7 +4,9 @@ import type { Metrics } from './metrics.js';
 
 /**
  * The provider's events turned into log lines and metrics: a failed remote
- * call is counted by operation and logged as a warning; a notice is logged.
+ * call is counted by operation and logged as a warning; a notice is logged;
+ * a pod warning (e.g. a port the TCP tunnel does not carry) is logged as a
+ * warning with the pod's namespace, name and UID.
  */
 export function providerEvents(logger: Logger, metrics: Metrics): ProviderEvents {
   const log = logger.child({ component: 'provider' });
@@ -15,6 +17,9 @@ export function providerEvents(logger: Logger, metrics: Metrics): ProviderEvents
     },
     notice(message, details) {
       log.info(details ?? {}, message);
+    },
+    podWarning(pod, message) {
+      log.warn({ namespace: pod.namespace, pod: pod.name, uid: pod.uid }, message);
     },
   };
 }

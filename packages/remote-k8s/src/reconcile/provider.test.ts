@@ -14,12 +14,15 @@ import {
   REMOTE_POD_LOST_REASON,
   REMOTE_PVC_ANNOTATION,
   SOURCE_POD_UID_LABEL,
+  BASTION_CONTAINER_NAME,
+  remoteTunnelSecretName,
 } from '../translate/index.js';
 import { FakeCluster } from './__tests__/fake-cluster.js';
 import { acknowledgedPod, localPod, podData, translateOptions, until } from './__tests__/fixtures.js';
 import { KubeApiError } from './errors.js';
 import { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, type KubernetesProviderOptions } from './provider.js';
 import type { RawObject, RawPod } from './remote-api.js';
+import type { PodRef } from '../provider.js';
 
 const NS = 'offloading-team';
 const FIELD_MANAGER = 'interlink-k8s-test';
@@ -27,13 +30,14 @@ const FIELD_MANAGER = 'interlink-k8s-test';
 interface Recorded {
   errors: { operation: string; error: Error }[];
   notices: { message: string; details?: Record<string, unknown> }[];
+  podWarnings: { pod: PodRef; message: string }[];
 }
 
 const providers: KubernetesProvider[] = [];
 
 function setup(options: Partial<KubernetesProviderOptions> = {}): { remote: FakeCluster; provider: KubernetesProvider; seen: Recorded } {
   const remote = new FakeCluster();
-  const seen: Recorded = { errors: [], notices: [] };
+  const seen: Recorded = { errors: [], notices: [], podWarnings: [] };
   const provider = new KubernetesProvider(
     remote,
     {
@@ -47,6 +51,7 @@ function setup(options: Partial<KubernetesProviderOptions> = {}): { remote: Fake
     {
       remoteError: (operation, error) => seen.errors.push({ operation, error }),
       notice: (message, details) => seen.notices.push({ message, ...(details === undefined ? {} : { details }) }),
+      podWarning: (pod, message) => seen.podWarnings.push({ pod, message }),
     },
   );
   providers.push(provider);
@@ -232,6 +237,52 @@ describe('KubernetesProvider.create', () => {
       'remote cluster unreachable (get namespaces): connect ECONNREFUSED 127.0.0.1:6443',
     );
     expect(seen.errors[0]?.error).toBeInstanceOf(RemoteUnavailableError);
+  });
+});
+
+describe('KubernetesProvider.create with the TCP tunnel', () => {
+  const tunnel = {
+    gatewayHost: 'gateway.example',
+    gatewayPort: 2222,
+    gatewayHostKeys: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostHostHostHostHostHostHostHostHostHostHost\n',
+    bastionKey: { kind: 'per-pod' as const, secret: new Uint8Array(32).fill(5) },
+    image: 'ghcr.io/interlink-k8s/tcp-tunnel:0.1.0',
+  };
+  const served = (): ReturnType<typeof podData> => {
+    const data = podData();
+    const [main] = data.pod.spec?.containers ?? [];
+    if (main !== undefined) main.ports = [{ containerPort: 8080 }, { containerPort: 53, protocol: 'UDP' }];
+    return data;
+  };
+
+  it('gives the remote pod the bastion sidecar, its Secret owned by the pod, and reports the untunnelled port once offloaded', async () => {
+    const { remote, provider, seen } = setup({ translate: { ...translateOptions, tunnel } });
+    await provider.create(served());
+    const [pod] = managedPods(remote);
+    expect(pod?.spec?.initContainers?.map((c) => c.name)).toEqual(['setup', BASTION_CONTAINER_NAME]);
+    const tunnelSecret = remote.all('secrets').find((s) => s.metadata?.name === remoteTunnelSecretName('job', 'uid-1'));
+    expect(tunnelSecret?.metadata?.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'Pod', name: pod?.metadata?.name, uid: pod?.metadata?.uid },
+    ]);
+    expect(seen.podWarnings).toEqual([
+      {
+        pod: { namespace: 'team', name: 'job', uid: 'uid-1' },
+        message: 'pod team/job: port 53/UDP of container "main" is not tunnelled (the TCP tunnel carries TCP only)',
+      },
+    ]);
+
+    await provider.delete(localPod());
+    expect(remote.all('secrets')).toHaveLength(0);
+  });
+
+  it('reports no warning for a create that failed', async () => {
+    const { remote, provider, seen } = setup({ translate: { ...translateOptions, tunnel } });
+    remote.fail(
+      (c) => c.method === 'apply' && c.resource === 'pods',
+      new KubeApiError('Pod is invalid', { status: 422, request: { verb: 'patch', resource: 'pods' } }),
+    );
+    await expect(provider.create(served())).rejects.toBeInstanceOf(UnprocessableError);
+    expect(seen.podWarnings).toEqual([]);
   });
 });
 

@@ -101,7 +101,9 @@ const namespaceGone = (err: unknown): boolean =>
  *
  * - create: namespace (created if missing, annotated as ours), the pod by
  *   server-side apply, then its ConfigMaps and Secrets owned by the remote
- *   pod; idempotent per local pod UID; a failed create takes back what it made.
+ *   pod (the TCP tunnel's Secret among them); idempotent per local pod UID;
+ *   a failed create takes back what it made; the plan's warnings go out as
+ *   `events.podWarning` once the pod is offloaded.
  * - status: from a watch-fed cache of the offloaded pods, no remote request
  *   per known pod; a pod missing from the cache is confirmed with one read.
  * - delete: everything labelled with the pod UID, opted-in claims with
@@ -161,12 +163,16 @@ export class KubernetesProvider implements OffloadProvider {
     // Translation errors are the caller's (400), not the remote's: not reported as remote errors.
     const plan = planRemoteObjects(data, this.options.translate);
     const progress: CreateProgress = { namespaceCreated: false, podCreated: false, data: [], claims: [] };
+    let created: CreateStruct;
     try {
-      return await this.createPlanned(plan, progress);
+      created = await this.createPlanned(plan, progress);
     } catch (err) {
       await this.rollback(plan, progress);
       throw this.fail('create', err);
     }
+    const { namespace, name, uid } = data.pod.metadata;
+    for (const warning of plan.warnings) this.events.podWarning?.({ namespace, name, uid }, warning);
+    return created;
   }
 
   async delete(pod: Pod): Promise<void> {

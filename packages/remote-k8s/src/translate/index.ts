@@ -1,6 +1,6 @@
 // The whole translation of one create request
 export { planRemoteObjects } from './planner.js';
-export type { Manifest, RemotePlan, TranslateOptions } from './plan.js';
+export type { BastionKeySource, Manifest, RemotePlan, TranslateOptions, TunnelOptions } from './plan.js';
 
 // Remote pod and data objects
 export { translatePod, targetsVirtualNode, VIRTUAL_NODE_PREFIX } from './pod.js';
@@ -9,6 +9,19 @@ export { copyDataObjects, rewriteEnvReferences, rewriteVolumes } from './data.js
 export type { DataCopies, DataTarget, ProjectedCopy } from './data.js';
 export { planClaims } from './pvc.js';
 export type { ClaimTarget } from './pvc.js';
+
+// The TCP tunnel's bastion sidecar and its Secret
+export {
+  BASTION_ARGS,
+  BASTION_CONTAINER_NAME,
+  TUNNEL_SECRET_HOST_KEY,
+  TUNNEL_SECRET_PRIVATE_KEY,
+  isGuaranteed,
+  planTunnel,
+  servedPorts,
+  tunnelOptedOut,
+} from './tunnel.js';
+export type { IgnoredPort, ServedPorts, TunnelPlan, TunnelTarget } from './tunnel.js';
 
 // Names
 export {
@@ -20,6 +33,7 @@ export {
   remoteProjectedSecretName,
   remotePvcName,
   remoteSecretName,
+  remoteTunnelSecretName,
   secretKeyForPath,
   stableHash,
 } from './names.js';
@@ -36,6 +50,8 @@ export {
   SOURCE_NAMESPACE_ANNOTATION,
   SOURCE_POD_UID_LABEL,
   SOURCE_UID_ANNOTATION,
+  TCP_TUNNEL_ANNOTATION,
+  TCP_TUNNEL_IGNORED_PORTS_ANNOTATION,
   isLabelValue,
   managedLabels,
   podObjectLabels,

@@ -21,6 +21,11 @@ export const REMOTE_PVC_ANNOTATION = 'interlink.io/remote-pvc';
 /** PVC annotation: `delete` makes the reconciler delete the remote claim with the pod; anything else retains it. */
 export const PVC_RETENTION_POLICY_ANNOTATION = 'interlink.io/pvc-retention-policy';
 
+/** Pod annotation: `false` keeps the pod out of the TCP tunnel (no bastion sidecar); any other value, or none, keeps it in. */
+export const TCP_TUNNEL_ANNOTATION = 'interlink.io/tcp-tunnel';
+/** Remote pod annotation: the ports the TCP tunnel does not carry (UDP, SCTP), e.g. `53/UDP,5060/SCTP`. */
+export const TCP_TUNNEL_IGNORED_PORTS_ANNOTATION = 'interlink.io/tcp-tunnel-ignored-ports';
+
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** Whether `value` is a valid label value (at most 63 characters, alphanumeric at both ends). */

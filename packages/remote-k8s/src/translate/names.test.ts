@@ -8,6 +8,7 @@ import {
   remoteProjectedSecretName,
   remotePvcName,
   remoteSecretName,
+  remoteTunnelSecretName,
   secretKeyForPath,
   stableHash,
 } from './names.js';
@@ -119,6 +120,26 @@ describe('copied data object names', () => {
 
   it('names a remote claim like the local one, so a pre-provisioned claim is found', () => {
     expect(remotePvcName('data-web-0')).toBe('data-web-0');
+  });
+});
+
+describe('remoteTunnelSecretName', () => {
+  it('is a readable, valid, stable name per pod UID', () => {
+    const name = remoteTunnelSecretName('web', UID_A);
+    expect(name).toMatch(/^web-tunnel-[a-z2-7]{10}$/);
+    expect(remoteTunnelSecretName('web', UID_A)).toBe(name);
+    expect(remoteTunnelSecretName('web', UID_B)).not.toBe(name);
+  });
+
+  it('never meets the copy of a user Secret or projected volume called <pod>-tunnel', () => {
+    const name = remoteTunnelSecretName('web', UID_A);
+    expect(remoteSecretName('web-tunnel', UID_A)).not.toBe(name);
+    expect(remoteProjectedSecretName('web-tunnel', UID_A)).not.toBe(name);
+  });
+
+  it('stays a valid subdomain for the longest pod name', () => {
+    const name = remoteTunnelSecretName(`a${'.b'.repeat(126)}`, UID_A);
+    expect(isDnsSubdomain(name)).toBe(true);
   });
 });
 

@@ -126,6 +126,17 @@ export function remoteProjectedSecretName(volumeName: string, localUid: string):
 }
 
 /**
+ * The name of the per-pod Secret holding the TCP tunnel bastion's keys: a
+ * readable head of `<local pod name>-tunnel`, `-`, and a hash of the local
+ * pod UID. A valid DNS subdomain; deterministic; distinct for distinct pods
+ * and from every data copy (whose hashes start with their kind, never with
+ * `tunnel`), so a user Secret named `web-tunnel` cannot meet it.
+ */
+export function remoteTunnelSecretName(localName: string, localUid: string): string {
+  return headWithHash(`${localName}-tunnel`, stableHash(`tunnel\0${localUid}`), DNS_SUBDOMAIN_MAX);
+}
+
+/**
  * The remote name of a PersistentVolumeClaim opted in with
  * `interlink.io/remote-pvc`: the claim name itself. A claim holds data that
  * outlives any one pod and may be shared by several, so it is not scoped to

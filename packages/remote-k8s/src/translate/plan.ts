@@ -30,6 +30,33 @@ export interface TranslateOptions {
   nodeSelector: Readonly<Record<string, string>>;
   /** `offloading.node_tolerations`: appended to every remote pod's tolerations. */
   tolerations: readonly Record<string, unknown>[];
+  /** `tcp_tunnel.*`: when set, every pod with TCP ports gets a bastion sidecar (see TRANSLATION.md). */
+  tunnel?: TunnelOptions | undefined;
+}
+
+/**
+ * Where each bastion's SSH private key comes from: derived per pod from a
+ * secret the gateway shares (a key then opens only its own pod's forwards),
+ * or one key shared by every bastion (the reference plugin's setup).
+ */
+export type BastionKeySource =
+  | { kind: 'per-pod'; secret: Uint8Array }
+  | { kind: 'shared'; privateKey: string };
+
+/** Settings of the TCP tunnel's bastion sidecar, from the `tcp_tunnel.*` configuration keys. */
+export interface TunnelOptions {
+  /** `tcp_tunnel.gateway_host`: the gateway's SSH server as the remote cluster reaches it. */
+  gatewayHost: string;
+  /** `tcp_tunnel.gateway_port`. */
+  gatewayPort: number;
+  /** `tcp_tunnel.gateway_host_public_key`: the keys the bastion pins, OpenSSH one-line form, one per line. */
+  gatewayHostKeys: string;
+  /** `tcp_tunnel.pod_key_secret` or `tcp_tunnel.gateway_ssh_private_key` (the private key as OpenSSH/PEM text). */
+  bastionKey: BastionKeySource;
+  /** `tcp_tunnel.bastion_image`. */
+  image: string;
+  /** `tcp_tunnel.ciphers`: passed to the bastion as `TUNNEL_CIPHERS`; unset for its default. */
+  ciphers?: string | undefined;
 }
 
 /**
@@ -69,4 +96,10 @@ export interface RemotePlan {
    * reconciler replaces it with `default` when the remote namespace lacks it.
    */
   pod: Manifest<V1Pod>;
+  /**
+   * What the translation left out that the user would expect, one
+   * human-readable sentence each naming the pod (e.g. a UDP port the TCP
+   * tunnel does not carry). The plan is still applied.
+   */
+  warnings: string[];
 }

@@ -1,7 +1,11 @@
+import { Buffer } from 'node:buffer';
 import { describe, expect, it } from '@jest/globals';
+import { derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
 import { OPTIONS, TOKEN_MAP, TOKEN_VOLUME, UID, createRequest } from './__tests__/fixtures.js';
-import { isDnsLabel, isDnsSubdomain } from './names.js';
+import { isDnsLabel, isDnsSubdomain, remoteTunnelSecretName } from './names.js';
+import type { TunnelOptions } from './plan.js';
 import { planRemoteObjects } from './planner.js';
+import { BASTION_CONTAINER_NAME, TUNNEL_SECRET_PRIVATE_KEY } from './tunnel.js';
 
 const appConfig = { metadata: { name: 'app-config', namespace: 'team-a', uid: 'cm-uid' }, data: { 'app.yaml': 'a: 1' } };
 const tls = { metadata: { name: 'tls', namespace: 'team-a', uid: 's-uid' }, data: { 'tls.key': 'AAEC' }, type: 'kubernetes.io/tls' };
@@ -193,5 +197,67 @@ describe('planRemoteObjects with claim definitions (newer InterLink)', () => {
   it('does not plan a claim that is sent but not opted in', () => {
     const notOptedIn = createRequest({}, withClaim.container.map((c) => ({ ...c })));
     expect(planRemoteObjects(notOptedIn, OPTIONS).persistentVolumeClaims).toEqual([]);
+  });
+});
+
+describe('planRemoteObjects with the TCP tunnel', () => {
+  const secret = Buffer.alloc(32, 3);
+  const tunnel: TunnelOptions = {
+    gatewayHost: 'gateway.example',
+    gatewayPort: 2222,
+    gatewayHostKeys: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostHostHostHostHostHostHostHostHostHostHost\n',
+    bastionKey: { kind: 'per-pod', secret },
+    image: 'ghcr.io/interlink-k8s/tcp-tunnel:0.1.0',
+  };
+  const options = { ...OPTIONS, tunnel };
+  const served = createRequest({
+    initContainers: [{ name: 'migrate', image: 'migrate:1' }],
+    containers: [{ name: 'app', image: 'app:2', ports: [{ containerPort: 8080 }, { containerPort: 8125, protocol: 'UDP' }] }],
+  });
+
+  it('appends the bastion sidecar after the pod’s own init containers and plans its Secret with the copies', () => {
+    const plan = planRemoteObjects(served, options);
+    expect(plan.pod.spec?.initContainers?.map((c) => c.name)).toEqual(['migrate', BASTION_CONTAINER_NAME]);
+    const secretName = remoteTunnelSecretName('web', UID);
+    const tunnelSecret = plan.secrets.find((s) => s.metadata?.name === secretName);
+    expect(tunnelSecret?.metadata?.labels?.['interlink.io/source.pod_uid']).toBe(UID);
+    expect(Buffer.from(tunnelSecret?.data?.[TUNNEL_SECRET_PRIVATE_KEY] ?? '', 'base64').toString('utf8')).toBe(
+      derivePodKey(secret, { namespace: 'team-a', name: 'web', uid: UID }).privateKey,
+    );
+  });
+
+  it('reports the UDP port as a warning and in the remote pod’s annotations, keeping the local annotations', () => {
+    const plan = planRemoteObjects(served, options);
+    expect(plan.warnings).toEqual(['pod team-a/web: port 8125/UDP of container "app" is not tunnelled (the TCP tunnel carries TCP only)']);
+    expect(plan.pod.metadata?.annotations).toMatchObject({
+      'example.com/owner': 'team-a',
+      'interlink.io/tcp-tunnel-ignored-ports': '8125/UDP',
+    });
+  });
+
+  it('is the same plan for the same request', () => {
+    expect(planRemoteObjects(served, options)).toEqual(planRemoteObjects(served, options));
+  });
+
+  it('adds nothing without tunnel settings, nor for a pod that opted out', () => {
+    const without = planRemoteObjects(served, OPTIONS);
+    const optedOut = planRemoteObjects(
+      createRequest(served.pod.spec, [], { annotations: { 'interlink.io/tcp-tunnel': 'false' } }),
+      options,
+    );
+    for (const plan of [without, optedOut]) {
+      expect(plan.pod.spec?.initContainers?.map((c) => c.name)).toEqual(['migrate']);
+      expect(plan.secrets).toEqual([]);
+      expect(plan.warnings).toEqual([]);
+      expect(plan.pod.metadata?.annotations).not.toHaveProperty('interlink.io/tcp-tunnel-ignored-ports');
+    }
+  });
+
+  it('rejects a pod with a container named like the sidecar, naming the field', () => {
+    const clash = createRequest({ containers: [{ name: BASTION_CONTAINER_NAME, image: 'x', ports: [{ containerPort: 80 }] }] });
+    expect(() => planRemoteObjects(clash, options)).toThrow(
+      expect.objectContaining({ name: 'InputError', field: 'pod.spec.containers[0].name' }),
+    );
+    expect(() => planRemoteObjects(clash, OPTIONS)).not.toThrow();
   });
 });

@@ -7,18 +7,21 @@ import { remoteNamespaceName } from './names.js';
 import type { Manifest, RemotePlan, TranslateOptions } from './plan.js';
 import { translatePod } from './pod.js';
 import { planClaims } from './pvc.js';
+import { planTunnel } from './tunnel.js';
 
 /**
  * Everything to create on the remote cluster for one create request: the
  * namespace, the per-pod copies of the ConfigMaps, Secrets and projected
- * volumes InterLink sent (each once), the opted-in claims and the pod. Pure:
- * the same input always gives the same plan, so applying it twice changes
- * nothing.
+ * volumes InterLink sent (each once), the opted-in claims and the pod; with
+ * `opts.tunnel`, the TCP tunnel's bastion sidecar and its Secret (see
+ * {@link planTunnel}). Pure: the same input always gives the same plan, so
+ * applying it twice changes nothing.
  *
  * @throws InputError (with `field`) when the request cannot be translated:
  *   a pod UID that cannot be a label value, a pod without spec, a volume
  *   using a ConfigMap or Secret InterLink did not send, or a claim not
- *   opted in with `interlink.io/remote-pvc`.
+ *   opted in with `interlink.io/remote-pvc`, or (tunnel enabled) a container
+ *   named like the bastion sidecar.
  */
 export function planRemoteObjects(data: RetrievedPodData, opts: TranslateOptions): RemotePlan {
   const local = data.pod;
@@ -31,6 +34,17 @@ export function planRemoteObjects(data: RetrievedPodData, opts: TranslateOptions
 
   const copies = copyDataObjects(data, { namespace, localNamespace, localUid });
   const pod = translatePod(local, { namespace, options: opts, copies });
+  const secrets = [...copies.secrets];
+  const warnings: string[] = [];
+  if (opts.tunnel !== undefined && pod.spec !== undefined) {
+    const tunnel = planTunnel(local, pod.spec, { namespace, options: opts.tunnel });
+    if (tunnel.sidecar !== undefined) pod.spec.initContainers = [...(pod.spec.initContainers ?? []), tunnel.sidecar];
+    if (tunnel.secret !== undefined) secrets.push(tunnel.secret);
+    if (Object.keys(tunnel.annotations).length > 0) {
+      pod.metadata = { ...pod.metadata, annotations: { ...pod.metadata?.annotations, ...tunnel.annotations } };
+    }
+    warnings.push(...tunnel.warnings);
+  }
 
   const claimNames = [
     ...new Set((pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []))),
@@ -51,9 +65,10 @@ export function planRemoteObjects(data: RetrievedPodData, opts: TranslateOptions
     namespace,
     namespaceManifest,
     configMaps: copies.configMaps,
-    secrets: copies.secrets,
+    secrets,
     persistentVolumeClaims: planClaims(data, claimNames, { namespace, localNamespace }),
     persistentVolumeClaimNames: claimNames,
     pod,
+    warnings,
   };
 }

@@ -113,6 +113,25 @@ describe('toPodStatus for containers without a remote status', () => {
     expect(status.containers.map((c) => c.state.waiting?.reason)).toEqual(['PodInitializing', 'PodInitializing']);
   });
 
+  it('never reports the tunnel’s bastion sidecar, nor waits for it (the local pod has no such container)', () => {
+    const bastion = containerStatus('interlink-tunnel-bastion', { waiting: { reason: 'CreateContainerConfigError' } });
+    const remote = remotePod({
+      phase: 'Pending',
+      initContainerStatuses: [
+        containerStatus('migrate', { terminated: { exitCode: 0 } }),
+        containerStatus('proxy', { running: {} }),
+        bastion,
+      ],
+    });
+    const status = toPodStatus(pod, remote);
+    expect(names(status.initContainers)).toEqual(['migrate', 'proxy']);
+    expect(status.containers.map((c) => c.state.waiting?.reason)).toEqual(['ContainerCreating', 'ContainerCreating']);
+
+    const withoutSpec = localPod();
+    delete withoutSpec.spec;
+    expect(names(toPodStatus(withoutSpec, remote).initContainers)).toEqual(['migrate', 'proxy']);
+  });
+
   it('uses the caller’s reason while the remote pod is not known', () => {
     const status = toPodStatus(pod, undefined, { pendingReason: 'Offloading', pendingMessage: 'creating the remote pod' });
     expect(status.containers[0]?.state).toEqual({ waiting: { reason: 'Offloading', message: 'creating the remote pod' } });

@@ -1,4 +1,5 @@
 import type { ContainerStatus, Pod, PodStatus } from '@interlink-k8s/protocol';
+import { BASTION_CONTAINER_NAME } from './tunnel.js';
 
 /** A time as a cache may hold it: a `Date` (client-node models) or an RFC 3339 string (raw JSON). */
 export type TimeValue = Date | string | null;
@@ -187,6 +188,9 @@ const byName = (statuses: readonly RemoteContainerStatus[] | null | undefined): 
  *   exit codes become {@link UNKNOWN_EXIT_CODE} so the local pod is Failed too.
  *
  * Without a local spec, the remote statuses are reported as they are.
+ * Either way the TCP tunnel's bastion sidecar, which the local pod does not
+ * have, is never reported and never counts (e.g. towards "init containers
+ * done").
  */
 export function toPodStatus(local: Pod, remote: RemotePodView | undefined, opts: StatusOptions = {}): PodStatus {
   const status = remote?.status;
@@ -262,8 +266,9 @@ export function toPodStatus(local: Pod, remote: RemotePodView | undefined, opts:
   };
 }
 
+/** The remote statuses as containers to report; the tunnel's bastion is the plugin's, not the pod's, and is left out. */
 function fromRemote(statuses: readonly RemoteContainerStatus[] | null | undefined): LocalContainer[] {
-  return (statuses ?? []).map((s) => ({ name: s.name, image: s.image, sidecar: false }));
+  return (statuses ?? []).filter((s) => s.name !== BASTION_CONTAINER_NAME).map((s) => ({ name: s.name, image: s.image, sidecar: false }));
 }
 
 /**

@@ -8,6 +8,10 @@ export const CONFIG_TABLE_MARKERS = {
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 const code = (text: string) => (text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``);
+const defaultCell = (k: ConfigKey) => {
+  const text = k.default ?? k.documentedDefault;
+  return text === undefined ? '' : code(text);
+};
 
 /**
  * Renders the configuration table for the README from {@link configKeys}, so
@@ -23,7 +27,7 @@ export function renderConfigTable(keys: readonly ConfigKey[] = configKeys): stri
     '|---|---|---|---|',
     ...keys.map(
       (k) =>
-        `| ${code(k.key)} | ${code(k.env)} | ${k.default === undefined ? '' : code(k.default)} | ${cell(k.description)} |`,
+        `| ${code(k.key)} | ${code(k.env)} | ${defaultCell(k)} | ${cell(k.description)} |`,
     ),
     '',
     `Accepted and ignored (reference plugin keys with no meaning here): ${ignoredReferenceKeys.map(code).join(', ')}.`,

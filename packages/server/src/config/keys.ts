@@ -13,6 +13,8 @@ export interface ConfigKey<K extends string = string, T = unknown> {
   readonly env: string;
   /** The default, written as it would be in the file; `undefined` when the key is unset by default. */
   readonly default: string | undefined;
+  /** What the README shows as the default of a key whose default is computed at start-up (`default` is then undefined). */
+  readonly documentedDefault: string | undefined;
   /** One or two sentences for the README's configuration table. */
   readonly description: string;
   /** Parses the trimmed text; receives `undefined` when the key is unset and has no default. */
@@ -23,6 +25,7 @@ export interface ConfigKey<K extends string = string, T = unknown> {
 
 interface KeySpec<T> {
   default?: string;
+  documentedDefault?: string;
   description: string;
   schema: z.ZodType<T, string | undefined>;
   emptyIsValue?: boolean;
@@ -36,6 +39,7 @@ function defineKey<K extends `${string}.${string}`, T>(key: K, spec: KeySpec<T>)
     name,
     env: `${section}_${name}`.toUpperCase(),
     default: spec.default,
+    documentedDefault: spec.documentedDefault,
     description: spec.description,
     schema: spec.schema,
     emptyIsValue: spec.emptyIsValue ?? false,
@@ -80,6 +84,22 @@ const optionalText = () => z.string().optional();
 
 /** An RFC 1123 label, as Kubernetes namespace names are. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A host name or IP address (IPv6 without brackets), as the bastion accepts it. */
+const HOST = /^[A-Za-z0-9.:_-]+$/;
+
+/** Repository of the tunnel image; its tag is the version of `@interlink-k8s/tunnel`. */
+export const BASTION_IMAGE_REPOSITORY = 'ghcr.io/interlink-k8s/tcp-tunnel';
+
+/** The ciphers the bastion (ssh2) can use: `TUNNEL_CIPHERS` in packages/tunnel, which refuses any other. */
+const TUNNEL_CIPHERS = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'chacha20-poly1305@openssh.com',
+  'aes128-ctr',
+  'aes192-ctr',
+  'aes256-ctr',
+] as const;
 
 /** `unix:///path` or `http://host`, before the port is joined in. */
 export type SocketAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string };
@@ -162,8 +182,10 @@ const toleration = z.looseObject({
 /**
  * Every configuration key, in README order. The reference plugin's keys keep
  * their names; `app.shutdown_timeout_seconds`, `app.metrics_enabled`,
- * `app.max_body_mib`, `k8s.field_manager` and
- * `offloading.sweep_interval_seconds` are new.
+ * `app.max_body_mib`, `k8s.field_manager`,
+ * `offloading.sweep_interval_seconds`, `tcp_tunnel.gateway_host_public_key`,
+ * `tcp_tunnel.pod_key_secret`, `tcp_tunnel.bastion_image` and
+ * `tcp_tunnel.ciphers` are new.
  */
 export const configKeys = [
   defineKey('app.socket_address', {
@@ -279,28 +301,55 @@ export const configKeys = [
   }),
   defineKey('tcp_tunnel.enabled', {
     default: 'false',
-    description: 'Reference plugin key, accepted and kept; the TCP tunnel is not wired to the server yet.',
+    description:
+      'Give every offloaded pod with TCP container ports a bastion sidecar that opens a reverse SSH tunnel to the gateway (`packages/tunnel`), so the pod\'s ports are reachable from the local cluster. A pod opts out with the annotation `interlink.io/tcp-tunnel: "false"`.',
     schema: bool(),
   }),
   defineKey('tcp_tunnel.gateway_host', {
-    description: 'Reference plugin key (tunnel gateway host), accepted; not used yet.',
-    schema: optionalText(),
+    description: 'Host name or address of the gateway\'s SSH server, as the remote cluster reaches it. Required when the tunnel is enabled.',
+    schema: z.string().regex(HOST, { error: 'expected a host name or IP address' }).optional(),
   }),
   defineKey('tcp_tunnel.gateway_port', {
-    description: 'Reference plugin key (tunnel gateway SSH port), accepted; not used yet.',
-    schema: integer(1, 65535).optional(),
+    default: '2222',
+    description: 'Port of the gateway\'s SSH server (the reference used the NodePort 30222: set it when the gateway is exposed that way).',
+    schema: integer(1, 65535),
   }),
-  defineKey('tcp_tunnel.gateway_ssh_private_key', {
-    description: 'Reference plugin key (base64 private key of the bastions), accepted; not used yet. Never logged.',
+  defineKey('tcp_tunnel.gateway_host_public_key', {
+    description:
+      'The gateway\'s SSH host public key(s) the bastions pin, one per line (`ssh-ed25519 AAAA...`), or that text base64-encoded. Required when the tunnel is enabled; there is no trust on first use.',
     schema: optionalText(),
   }),
+  defineKey('tcp_tunnel.pod_key_secret', {
+    description:
+      'Base64 of at least 32 random bytes (`openssl rand -base64 32`), the same as the gateway\'s `TUNNEL_GATEWAY_POD_KEY_SECRET`: each bastion gets a key derived for its own pod, which opens only that pod\'s forwards. Wins over `gateway_ssh_private_key`. Never logged.',
+    schema: optionalText(),
+  }),
+  defineKey('tcp_tunnel.gateway_ssh_private_key', {
+    description:
+      'The private key every bastion shares (the reference\'s format: the OpenSSH or PEM key text, base64-encoded; unencrypted). Used when `pod_key_secret` is unset; one of the two is required when the tunnel is enabled. Never logged.',
+    schema: optionalText(),
+  }),
+  defineKey('tcp_tunnel.bastion_image', {
+    documentedDefault: `${BASTION_IMAGE_REPOSITORY}:<tunnel version>`,
+    description:
+      'Image of the bastion sidecar; by default the tunnel image of the `@interlink-k8s/tunnel` release bundled with this plugin.',
+    schema: z.string().regex(/^[^\s-]\S*$/, { error: 'expected an image reference, e.g. ghcr.io/interlink-k8s/tcp-tunnel:0.1.0' }).optional(),
+  }),
+  defineKey('tcp_tunnel.ciphers', {
+    description: `Comma-separated SSH ciphers the bastions offer (their \`TUNNEL_CIPHERS\`), e.g. \`aes128-gcm@openssh.com\`; unset: the bastion's default list. Supported: ${TUNNEL_CIPHERS.join(', ')}.`,
+    schema: z
+      .string()
+      .transform((text) => text.split(',').map((name) => name.trim()))
+      .pipe(z.array(z.enum(TUNNEL_CIPHERS, { error: `expected a comma-separated list of: ${TUNNEL_CIPHERS.join(', ')}` })))
+      .transform((names) => names.join(','))
+      .optional(),
+  }),
   defineKey('tcp_tunnel.bastion_namespace', {
-    default: 'tcp-tunnel',
-    description: 'Reference plugin key, accepted; not used yet.',
-    schema: z.string(),
+    description: 'Reference plugin key, accepted and ignored: the bastion runs as a sidecar in each offloaded pod (a warning says so when the tunnel is enabled).',
+    schema: optionalText(),
   }),
   defineKey('tcp_tunnel.bastion_chart_path', {
-    description: 'Reference plugin key, accepted; not used yet.',
+    description: 'Reference plugin key, accepted and ignored: no bastion chart is installed (a warning says so when the tunnel is enabled).',
     schema: optionalText(),
   }),
   defineKey('mesh.init_container', {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig, type Environment, type ServerConfig } from './load.js';
 import { configKeys, type ConfigKey } from './keys.js';
+import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import { derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
+
+/** The version of packages/tunnel, read as a release script would. */
+const TUNNEL_VERSION = (JSON.parse(readFileSync(new URL('../../../tunnel/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const files = (entries: Record<string, string>) => (path: string) => entries[path];
 const noFiles = () => undefined;
@@ -189,11 +195,14 @@ describe('loadConfig', () => {
     expect(config.tcpTunnel).toEqual({
       enabled: false,
       gatewayHost: undefined,
-      gatewayPort: undefined,
+      gatewayPort: 2222,
+      gatewayHostPublicKey: undefined,
+      podKeySecret: undefined,
       gatewaySshPrivateKey: undefined,
-      bastionNamespace: 'tcp-tunnel',
-      bastionChartPath: 'infr/charts/tcp-tunnel/charts/bastion',
+      bastionImage: `ghcr.io/interlink-k8s/tcp-tunnel:${TUNNEL_VERSION}`,
+      ciphers: undefined,
     });
+    expect(config.provider.translate.tunnel).toBeUndefined();
     expect(config.warnings).toEqual([]);
   });
 
@@ -271,12 +280,6 @@ describe('loadConfig', () => {
     expect(config.warnings).toEqual(['private/config.ini: unknown key app.socket_adress (ignored)']);
   });
 
-  it('warns that tcp_tunnel.enabled has no effect yet', () => {
-    const config = loadConfig({ TCP_TUNNEL_ENABLED: 'true' }, noFiles);
-    expect(config.tcpTunnel.enabled).toBe(true);
-    expect(config.warnings[0]).toContain('tcp_tunnel.enabled (environment TCP_TUNNEL_ENABLED)');
-  });
-
   it('returns a deeply frozen object', () => {
     const config: ServerConfig = loadConfig({ OFFLOADING_NODE_SELECTOR: '{"a": "b"}' }, noFiles);
     expect(Object.isFrozen(config)).toBe(true);
@@ -292,6 +295,132 @@ describe('loadConfig', () => {
     expect(config.provider.fieldManager).toBe('mine');
     expect(config.bodyLimitBytes).toBe(2 * 1024 * 1024);
     expect(config.mesh.slurmSetupScript).toBe(true);
+  });
+});
+
+describe('loadConfig with the TCP tunnel', () => {
+  const gateway = derivePodKey(Buffer.alloc(32, 9), { namespace: 'tunnel', name: 'gateway', uid: 'g' });
+  const sharedKey = derivePodKey(Buffer.alloc(32, 8), { namespace: 'tunnel', name: 'shared', uid: 's' }).privateKey;
+  const podKeySecret = Buffer.alloc(32, 0x5a);
+  const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  const enabled = {
+    TCP_TUNNEL_ENABLED: 'true',
+    TCP_TUNNEL_GATEWAY_HOST: 'gateway.local.example',
+    TCP_TUNNEL_GATEWAY_HOST_PUBLIC_KEY: gateway.publicKey,
+  };
+
+  it('builds the bastion settings from a pod-key secret, with the defaults of port and image', () => {
+    const config = loadConfig({ ...enabled, TCP_TUNNEL_POD_KEY_SECRET: podKeySecret.toString('base64') }, noFiles);
+    expect(config.provider.translate.tunnel).toEqual({
+      gatewayHost: 'gateway.local.example',
+      gatewayPort: 2222,
+      gatewayHostKeys: `${gateway.publicKey.split(' ').slice(0, 2).join(' ')}\n`,
+      bastionKey: { kind: 'per-pod', secret: podKeySecret },
+      image: `ghcr.io/interlink-k8s/tcp-tunnel:${TUNNEL_VERSION}`,
+    });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("uses the reference's base64 shared key when no pod-key secret is set, and the ciphers, port and image given", () => {
+    const ini = [
+      '[tcp_tunnel]',
+      'enabled=True',
+      'gateway_host=10.0.0.7',
+      'gateway_port=30222',
+      `gateway_host_public_key=${base64(gateway.publicKey)}`,
+      `gateway_ssh_private_key=${base64(sharedKey)}`,
+      'bastion_image=registry.example/tunnel:1.2.3',
+      'ciphers=aes256-gcm@openssh.com, aes128-ctr',
+    ].join('\n');
+    const tunnel = loadConfig({}, files({ 'private/config.ini': ini })).provider.translate.tunnel;
+    expect(tunnel).toMatchObject({
+      gatewayHost: '10.0.0.7',
+      gatewayPort: 30222,
+      bastionKey: { kind: 'shared', privateKey: sharedKey },
+      image: 'registry.example/tunnel:1.2.3',
+      ciphers: 'aes256-gcm@openssh.com,aes128-ctr',
+    });
+  });
+
+  it('prefers the pod-key secret and warns that the shared key is unused (without quoting it)', () => {
+    const config = loadConfig(
+      { ...enabled, TCP_TUNNEL_POD_KEY_SECRET: podKeySecret.toString('base64'), TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY: base64(sharedKey) },
+      noFiles,
+    );
+    expect(config.provider.translate.tunnel?.bastionKey.kind).toBe('per-pod');
+    expect(config.warnings).toEqual([
+      'tcp_tunnel.gateway_ssh_private_key (environment TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY): unused; tcp_tunnel.pod_key_secret is set, so each bastion gets a key derived for its own pod',
+    ]);
+  });
+
+  it('requires the gateway host, its host key and a bastion key, naming each key', () => {
+    expect(problemsOf({ TCP_TUNNEL_ENABLED: 'true' })).toEqual([
+      'tcp_tunnel.gateway_host: required when tcp_tunnel.enabled is true',
+      'tcp_tunnel.gateway_host_public_key: required when tcp_tunnel.enabled is true',
+      'tcp_tunnel.pod_key_secret: required when tcp_tunnel.enabled is true, unless tcp_tunnel.gateway_ssh_private_key is set',
+    ]);
+  });
+
+  it.each([
+    ['TCP_TUNNEL_POD_KEY_SECRET', Buffer.alloc(16, 1).toString('base64'), 'tcp_tunnel.pod_key_secret (environment TCP_TUNNEL_POD_KEY_SECRET): expected base64 of at least 32 bytes'],
+    ['TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY', base64('-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWJ5dGVz\n-----END OPENSSH PRIVATE KEY-----\n'), 'tcp_tunnel.gateway_ssh_private_key (environment TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY): not a readable OpenSSH private key'],
+    ['TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY', base64('c2VjcmV0LWJ5dGVz'), 'tcp_tunnel.gateway_ssh_private_key (environment TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY): expected an OpenSSH or PEM'],
+  ])('refuses a bad %s, naming the key and never quoting the value', (name, value, message) => {
+    const error = (() => {
+      try {
+        loadConfig({ ...enabled, [name]: value }, noFiles);
+      } catch (caught) {
+        return caught as Error;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain(value);
+    expect(error.message).not.toContain('c2VjcmV0LWJ5dGVz');
+  });
+
+  it('refuses a gateway host key that is not an OpenSSH public key line, naming the key', () => {
+    expect(problemsOf({ ...enabled, TCP_TUNNEL_GATEWAY_HOST_PUBLIC_KEY: 'ssh-ed25519 AAAA', TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY: base64(sharedKey) })).toEqual([
+      'tcp_tunnel.gateway_host_public_key (environment TCP_TUNNEL_GATEWAY_HOST_PUBLIC_KEY): line 1: expected a public key in OpenSSH form (ssh-ed25519, ssh-rsa, ssh-dss, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521 then its base64 blob)',
+    ]);
+  });
+
+  it.each([
+    ['TCP_TUNNEL_GATEWAY_HOST', 'https://gateway:22', 'tcp_tunnel.gateway_host (environment TCP_TUNNEL_GATEWAY_HOST): expected a host name or IP address'],
+    ['TCP_TUNNEL_GATEWAY_PORT', '70000', 'tcp_tunnel.gateway_port (environment TCP_TUNNEL_GATEWAY_PORT): expected at most 65535'],
+    ['TCP_TUNNEL_CIPHERS', 'aes128-cbc', 'tcp_tunnel.ciphers (environment TCP_TUNNEL_CIPHERS): [0]: expected a comma-separated list of'],
+    ['TCP_TUNNEL_BASTION_IMAGE', 'two words', 'tcp_tunnel.bastion_image (environment TCP_TUNNEL_BASTION_IMAGE): expected an image reference'],
+  ])('refuses a bad %s, naming the key', (name, value, message) => {
+    expect(problemsOf({ [name]: value })[0]).toContain(message);
+  });
+
+  it('accepts junk in the key material while the tunnel is disabled (the reference kept it as opaque text)', () => {
+    const config = loadConfig({ TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY: 'bm90LWEtcmVhbC1rZXk=', TCP_TUNNEL_POD_KEY_SECRET: 'short' }, noFiles);
+    expect(config.tcpTunnel.gatewaySshPrivateKey).toBe('bm90LWEtcmVhbC1rZXk=');
+    expect(config.provider.translate.tunnel).toBeUndefined();
+  });
+
+  it('warns, with the tunnel enabled, that the bastion namespace and chart path are ignored', () => {
+    const config = loadConfig(
+      {
+        ...enabled,
+        TCP_TUNNEL_GATEWAY_SSH_PRIVATE_KEY: base64(sharedKey),
+        TCP_TUNNEL_BASTION_NAMESPACE: 'tcp-tunnel',
+        TCP_TUNNEL_BASTION_CHART_PATH: 'infr/charts/tcp-tunnel/charts/bastion',
+      },
+      noFiles,
+    );
+    expect(config.warnings).toEqual([
+      'tcp_tunnel.bastion_namespace (environment TCP_TUNNEL_BASTION_NAMESPACE): ignored; the bastion now runs as a sidecar in each offloaded pod, not from a chart in a namespace of its own',
+      'tcp_tunnel.bastion_chart_path (environment TCP_TUNNEL_BASTION_CHART_PATH): ignored; the bastion now runs as a sidecar in each offloaded pod, not from a chart in a namespace of its own',
+    ]);
+  });
+
+  it('returns a deeply frozen configuration with the secret inside', () => {
+    const config = loadConfig({ ...enabled, TCP_TUNNEL_POD_KEY_SECRET: podKeySecret.toString('base64') }, noFiles);
+    expect(Object.isFrozen(config.provider.translate.tunnel)).toBe(true);
+    expect(Object.isFrozen(config.provider.translate.tunnel?.bastionKey)).toBe(true);
   });
 });
 

@@ -1,7 +1,14 @@
 import { formatIssues } from '../issues.js';
-import type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from '@interlink-k8s/remote-k8s';
+import type {
+  BastionKeySource,
+  ClientOverrides,
+  KubeconfigSource,
+  KubernetesProviderConfig,
+  TunnelOptions,
+} from '@interlink-k8s/remote-k8s';
 import { parseIni, type IniDocument } from './ini.js';
 import {
+  BASTION_IMAGE_REPOSITORY,
   CONFIG_FILE_ENV,
   DEFAULT_CONFIG_FILE,
   configKeys,
@@ -13,6 +20,8 @@ import {
   type LogLevel,
 } from './keys.js';
 import { messageOf } from '../errors-like.js';
+import { tunnelVersion } from '../version.js';
+import { KeyMaterialError, parseHostPublicKeys, parsePodKeySecret, parsePrivateKeyText } from './tunnel-keys.js';
 
 /** Where a configuration value came from. */
 export type ConfigSource = { kind: 'default' } | { kind: 'file'; path: string } | { kind: 'env'; name: string };
@@ -20,15 +29,24 @@ export type ConfigSource = { kind: 'default' } | { kind: 'file'; path: string } 
 /** Where the server listens. */
 export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
-/** The `tcp_tunnel.*` keys, kept for compatibility; nothing reads them yet. */
+/**
+ * The `tcp_tunnel.*` keys as given (key material as text, unparsed: never
+ * log it). What the translation uses is `provider.translate.tunnel`, set
+ * when the tunnel is enabled.
+ */
 export interface TcpTunnelSettings {
   readonly enabled: boolean;
   readonly gatewayHost: string | undefined;
-  readonly gatewayPort: number | undefined;
-  /** Base64 private key; never log it. */
+  readonly gatewayPort: number;
+  /** The gateway host public key(s) as given. */
+  readonly gatewayHostPublicKey: string | undefined;
+  /** Base64 pod-key secret; never log it. */
+  readonly podKeySecret: string | undefined;
+  /** Base64 private key shared by the bastions (the reference's format); never log it. */
   readonly gatewaySshPrivateKey: string | undefined;
-  readonly bastionNamespace: string;
-  readonly bastionChartPath: string | undefined;
+  /** The bastion image, the default filled in. */
+  readonly bastionImage: string;
+  readonly ciphers: string | undefined;
 }
 
 /** The `mesh.*` keys, kept for compatibility; nothing reads them yet. */
@@ -176,13 +194,21 @@ export function loadConfig(env: Environment, readFile: FileReader): ServerConfig
     enabled: get('tcp_tunnel.enabled'),
     gatewayHost: get('tcp_tunnel.gateway_host'),
     gatewayPort: get('tcp_tunnel.gateway_port'),
+    gatewayHostPublicKey: get('tcp_tunnel.gateway_host_public_key'),
+    podKeySecret: get('tcp_tunnel.pod_key_secret'),
     gatewaySshPrivateKey: get('tcp_tunnel.gateway_ssh_private_key'),
-    bastionNamespace: get('tcp_tunnel.bastion_namespace'),
-    bastionChartPath: get('tcp_tunnel.bastion_chart_path'),
+    bastionImage: get('tcp_tunnel.bastion_image') ?? `${BASTION_IMAGE_REPOSITORY}:${tunnelVersion()}`,
+    ciphers: get('tcp_tunnel.ciphers'),
   };
+  const tunnel = tcpTunnel.enabled ? tunnelOptions(tcpTunnel, where, problems, warnings) : undefined;
   if (tcpTunnel.enabled) {
-    warnings.push(`${where('tcp_tunnel.enabled')}: the TCP tunnel is not wired to this server yet; the setting has no effect`);
+    for (const key of ['tcp_tunnel.bastion_namespace', 'tcp_tunnel.bastion_chart_path'] as const) {
+      if (get(key) !== undefined) {
+        warnings.push(`${where(key)}: ignored; the bastion now runs as a sidecar in each offloaded pod, not from a chart in a namespace of its own`);
+      }
+    }
   }
+  if (problems.length > 0) throw new ConfigError(problems);
 
   const config: ServerConfig = {
     configFile: fileRead,
@@ -200,6 +226,7 @@ export function loadConfig(env: Environment, readFile: FileReader): ServerConfig
         namespacePrefixExclusions: get('offloading.namespace_prefix_exclusions'),
         nodeSelector: get('offloading.node_selector'),
         tolerations: get('offloading.node_tolerations'),
+        ...(tunnel === undefined ? {} : { tunnel }),
       },
       fieldManager: get('k8s.field_manager'),
       sweepIntervalMs: get('offloading.sweep_interval_seconds') * 1000,
@@ -213,6 +240,63 @@ export function loadConfig(env: Environment, readFile: FileReader): ServerConfig
     warnings,
   };
   return deepFreeze(config);
+}
+
+/**
+ * The bastion settings of an enabled tunnel: the gateway's address and host
+ * key(s) are required, and a per-pod key secret or a shared key (the secret
+ * wins, with a warning that the shared key is unused). Problems name the key
+ * and never quote key material.
+ */
+function tunnelOptions(
+  settings: TcpTunnelSettings,
+  where: (key: ConfigKeyName) => string,
+  problems: string[],
+  warnings: string[],
+): TunnelOptions | undefined {
+  const required = (key: ConfigKeyName) => `${key}: required when tcp_tunnel.enabled is true`;
+  const parse = <T>(key: ConfigKeyName, value: string, parser: (text: string) => T): T | undefined => {
+    try {
+      return parser(value);
+    } catch (error) {
+      problems.push(`${where(key)}: ${error instanceof KeyMaterialError ? error.message : 'cannot be read'}`);
+      return undefined;
+    }
+  };
+
+  const count = problems.length;
+  if (settings.gatewayHost === undefined) problems.push(required('tcp_tunnel.gateway_host'));
+  let hostKeys: string | undefined;
+  if (settings.gatewayHostPublicKey === undefined) problems.push(required('tcp_tunnel.gateway_host_public_key'));
+  else hostKeys = parse('tcp_tunnel.gateway_host_public_key', settings.gatewayHostPublicKey, parseHostPublicKeys);
+
+  let bastionKey: BastionKeySource | undefined;
+  if (settings.podKeySecret !== undefined) {
+    const secret = parse('tcp_tunnel.pod_key_secret', settings.podKeySecret, parsePodKeySecret);
+    if (secret !== undefined) bastionKey = { kind: 'per-pod', secret };
+    if (settings.gatewaySshPrivateKey !== undefined) {
+      warnings.push(
+        `${where('tcp_tunnel.gateway_ssh_private_key')}: unused; tcp_tunnel.pod_key_secret is set, so each bastion gets a key derived for its own pod`,
+      );
+    }
+  } else if (settings.gatewaySshPrivateKey !== undefined) {
+    const privateKey = parse('tcp_tunnel.gateway_ssh_private_key', settings.gatewaySshPrivateKey, parsePrivateKeyText);
+    if (privateKey !== undefined) bastionKey = { kind: 'shared', privateKey };
+  } else {
+    problems.push('tcp_tunnel.pod_key_secret: required when tcp_tunnel.enabled is true, unless tcp_tunnel.gateway_ssh_private_key is set');
+  }
+
+  if (problems.length > count || settings.gatewayHost === undefined || hostKeys === undefined || bastionKey === undefined) {
+    return undefined;
+  }
+  return {
+    gatewayHost: settings.gatewayHost,
+    gatewayPort: settings.gatewayPort,
+    gatewayHostKeys: hostKeys,
+    bastionKey,
+    image: settings.bastionImage,
+    ...(settings.ciphers === undefined ? {} : { ciphers: settings.ciphers }),
+  };
 }
 
 /** The value of one key by precedence: environment, then file, then default. */
@@ -268,7 +352,8 @@ function clientOverrides(client: ClientConfiguration | undefined): { overrides: 
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+  // A typed array (the pod-key secret) cannot be frozen; nothing writes to it.
+  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const inner of Object.values(value)) deepFreeze(inner);
   }
