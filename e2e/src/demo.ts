@@ -1,9 +1,17 @@
 /**
- * The main job of the sandbox for now: a real remote cluster (etcd,
- * kube-apiserver, kube-controller-manager, kube-scheduler and a real node:
- * containerd + kubelet), the plugin server as its own process in front of
- * it, and one sample pod driven through create → status → logs → delete over
- * HTTP exactly as InterLink does. The pod really runs on the remote node.
+ * The main job of the sandbox: two clusters, the plugin and the tunnel.
+ *
+ * - remote: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+ *   and a real node (containerd + kubelet);
+ * - local: a control plane with a virtual node object standing for
+ *   InterLink's (the real InterLink cannot be built here, see the README);
+ *   the tunnel gateway publishing Services in it; a client in a network
+ *   namespace of its own;
+ * - the plugin server as its own process, configured by a config.ini.
+ *
+ * One sample pod is driven through create → status → logs → delete over HTTP
+ * exactly as InterLink does, then an HTTP microservice is offloaded and
+ * answers the local client through its published Service.
  */
 import { PluginClient } from '@interlink-k8s/protocol';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -12,9 +20,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startControlPlane, startRemoteNode, type RemoteNode } from './harness/index.js';
+import { runScript, startControlPlane, startRemoteNode, type RemoteNode } from './harness/index.js';
+import { freePorts } from './harness/ports.js';
 import { startPluginProcess } from './plugin/plugin-process.js';
 import { acknowledgedByVirtualKubelet, samplePodData } from './samples/sample-pod.js';
+import {
+  ClientNamespace,
+  TUNNEL_IMAGE,
+  createLocalPod,
+  endpointOf,
+  gatewayApiAccess,
+  httpPod,
+  makeTunnelKeys,
+  startGatewayProcess,
+  startLocalCluster,
+  type GatewayProcess,
+  type LocalCluster,
+} from './tunnel/local-side.js';
 
 const execFileAsync = promisify(execFile);
 const t0 = Date.now();
@@ -71,13 +93,51 @@ const remote = await startControlPlane({ name: 'remote', scheduler: true });
 console.log(`remote API server at ${remote.apiServerUrl}`);
 let node: RemoteNode | undefined;
 let plugin: Awaited<ReturnType<typeof startPluginProcess>> | undefined;
+let local: LocalCluster | undefined;
+let gateway: GatewayProcess | undefined;
+let localClient: ClientNamespace | undefined;
 try {
   step('starting a real node of the remote cluster: containerd + kubelet, images from a local registry');
   node = await startRemoteNode(remote);
   console.log(`node ${node.name} is Ready (its kubelet listens at ${node.ip}:10250; log ${node.dir}/kubelet.log)`);
 
-  step('starting the plugin server with a config.ini that points at the remote cluster');
-  plugin = await startPluginProcess({ dir, kubeconfigPath: remote.kubeconfigPath });
+  step('starting the local cluster: a control plane with a virtual node object (where InterLink\'s virtual kubelet would be)');
+  local = await startLocalCluster('local', ['shop', 'interlink']);
+  console.log(`local API server at ${local.controlPlane.apiServerUrl}`);
+
+  step('starting the tunnel gateway for the local cluster (its RBAC as its chart renders it, a ServiceAccount token)');
+  console.log(`bastion image: ${await runScript('build-project-images.sh', ['tunnel'])}`);
+  const keys = await makeTunnelKeys(dir);
+  localClient = await ClientNamespace.create();
+  const [sshPort = 0, gatewayHttpPort = 0] = await freePorts(2);
+  gateway = await startGatewayProcess({
+    ...(await gatewayApiAccess(local, 'interlink', dir)),
+    TUNNEL_GATEWAY_HOST_KEY: keys.hostKeyPath,
+    TUNNEL_GATEWAY_POD_KEY_SECRET: keys.podKeySecret,
+    TUNNEL_GATEWAY_LISTEN_PORT: String(sshPort),
+    TUNNEL_GATEWAY_HTTP_HOST: '127.0.0.1',
+    TUNNEL_GATEWAY_HTTP_PORT: String(gatewayHttpPort),
+    TUNNEL_GATEWAY_PUBLISH_SERVICES: 'true',
+    TUNNEL_GATEWAY_ADVERTISE_ADDRESS: localClient.hostIp,
+    TUNNEL_GATEWAY_SERVICE_GRACE_MS: '3000',
+  });
+  console.log(`gateway: SSH on ${node.ip}:${String(sshPort)} for the bastions, publishing Services in the local cluster at ${localClient.hostIp}`);
+
+  step('starting the plugin server with a config.ini that points at the remote cluster and the gateway');
+  plugin = await startPluginProcess({
+    dir,
+    kubeconfigPath: remote.kubeconfigPath,
+    settings: {
+      tcp_tunnel: {
+        enabled: 'true',
+        gateway_host: node.ip,
+        gateway_port: String(sshPort),
+        gateway_host_public_key: keys.hostPublicKey.trim(),
+        pod_key_secret: keys.podKeySecret,
+        bastion_image: TUNNEL_IMAGE,
+      },
+    },
+  });
   console.log(`plugin listening at ${plugin.url} (log: ${plugin.logPath})`);
 
   const kc = new KubeConfig();
@@ -183,9 +243,44 @@ try {
 
   step('status after delete: the pod is reported lost, so a local pod would fail visibly');
   show(JSON.parse(await call(client, 'GET', '/status', [localPod])));
+
+  step('microservice: an HTTP pod with containerPort 8080, created in the local cluster and offloaded');
+  const web = await createLocalPod(local, httpPod('shop', 'web', [{ port: 8080, name: 'http', body: 'hello-from-the-remote-cluster' }]));
+  const webEntries = [{ name: 'web', configMaps: null, secrets: null, projectedvolumemaps: null, emptyDirs: null }];
+  await call(client, 'POST', '/create', { pod: web, container: webEntries, jobConfig: {} });
+  const webRemote = (await core.listPodForAllNamespaces({ labelSelector: `interlink.io/source.pod_uid=${web.metadata.uid}` })).items[0];
+  const initNames = (webRemote?.spec?.initContainers ?? []).map((c) => `${c.name} (restartPolicy ${c.restartPolicy ?? 'none'})`);
+  console.log(`remote pod ${webRemote?.metadata?.namespace ?? ''}/${webRemote?.metadata?.name ?? ''}, init containers: ${initNames.join(', ')}`);
+  const { address, port } = await endpointOf(local, 'shop', 'web', 'http');
+  const service = await local.kube.ok<{ spec: { ports: unknown[] } }>('GET', '/api/v1/namespaces/shop/services/web');
+  console.log(`the gateway published Service shop/web (web.shop.svc) with ports ${JSON.stringify(service.spec.ports)}`);
+  console.log(`its EndpointSlice: ${address}:${String(port)} (the gateway; the bastion in the remote pod forwards to 127.0.0.1:8080)`);
+  step(`a client in network namespace ${localClient.name} asks http://${address}:${String(port)}/`);
+  let body = '';
+  const webDeadline = Date.now() + 60_000;
+  while (body === '') {
+    body = await localClient.get(address, port).catch((error: unknown) => {
+      if (Date.now() > webDeadline) throw error;
+      return '';
+    });
+    if (body === '') await new Promise((r) => setTimeout(r, 500));
+  }
+  show(body);
+
+  step('delete the microservice: its bastion goes with the remote pod, then the gateway removes the Service');
+  await call(client, 'POST', '/delete', web);
+  const serviceDeadline = Date.now() + 60_000;
+  while ((await local.kube.call('GET', '/api/v1/namespaces/shop/services/web')).status !== 404) {
+    if (Date.now() > serviceDeadline) throw new Error('Service shop/web still there 60 s after the delete');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  console.log(`[${((Date.now() - t0) / 1000).toFixed(1)} s] Service shop/web is gone from the local cluster`);
 } finally {
   step('tearing down');
   await plugin?.stop();
+  await gateway?.stop();
+  await localClient?.remove();
+  await local?.controlPlane.stop();
   await node?.stop();
   await remote.stop();
   await rm(dir, { recursive: true, force: true });
