@@ -23,10 +23,11 @@
 # ghcr.io/interlink-k8s/interlink-kubernetes-plugin:0.1.0 and
 # docker.io/interlink-k8s/interlink-kubernetes-plugin:0.1.0 by the sandbox node.
 #
-# Idempotent: the inputs (built dist of server + its workspace deps, package
-# manifests, lockfile, node binary, this script) are hashed; when the hash
-# equals the one of the last push and the registry still has the tag, nothing
-# is rebuilt (only the cached nx build runs).
+# Idempotent: the inputs (built dist of server + its workspace deps protocol,
+# remote-k8s and tunnel, package manifests, lockfile, node binary, this
+# script) are hashed; when the hash equals the one of the last push and the
+# registry still has the tag, nothing is rebuilt (only the cached nx build
+# runs).
 #
 #   interlink-k8s/tcp-tunnel:0.1.0  (docker/tunnel.Dockerfile)
 #       Same base layer; layer 2 is `pnpm --filter @interlink-k8s/tunnel deploy
@@ -165,7 +166,9 @@ build_node_image() {
 }
 
 if [ "$what" = plugin ] || [ "$what" = all ]; then
-  build_node_image plugin server interlink-k8s/interlink-kubernetes-plugin "protocol remote-k8s" \
+  # Every workspace package the server depends on, directly or not: protocol,
+  # remote-k8s, and tunnel (its pod-keys module; remote-k8s imports it too).
+  build_node_image plugin server interlink-k8s/interlink-kubernetes-plugin "protocol remote-k8s tunnel" \
     --config.entrypoint node --config.entrypoint --max-semi-space-size=4 --config.entrypoint dist/main.js \
     --config.label "org.opencontainers.image.title=interlink-kubernetes-plugin" \
     --config.label "org.opencontainers.image.source=docker/plugin.Dockerfile (built by e2e/scripts/build-project-images.sh)" \

@@ -70,6 +70,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if or .Values.tcpTunnel.sshPrivateKey.existingSecret .Values.tcpTunnel.sshPrivateKey.value }}true{{ end }}
 {{- end }}
 
+{{- define "ikp.podKeySecretName" -}}
+{{- default (printf "%s-pod-key" (include "ikp.fullname" .)) .Values.tcpTunnel.podKeySecret.existingSecret }}
+{{- end }}
+
+{{- define "ikp.podKeyEnabled" -}}
+{{- if or .Values.tcpTunnel.podKeySecret.existingSecret .Values.tcpTunnel.podKeySecret.value }}true{{ end }}
+{{- end }}
+
+{{/* Whether `config.tcp_tunnel.enabled` is true (default false). */}}
+{{- define "ikp.tunnelEnabled" -}}
+{{- $v := dig "tcp_tunnel" "enabled" false .Values.config }}
+{{- if eq (toString $v) "true" }}true{{ end }}
+{{- end }}
+
 {{/* Whether the plugin serves /metrics (`app.metrics_enabled`, default true). */}}
 {{- define "ikp.metricsEnabled" -}}
 {{- $v := dig "app" "metrics_enabled" true .Values.config }}
@@ -93,11 +107,21 @@ and combinations that cannot work, with a message naming what to set instead.
 {{- if hasKey (.Values.config.tcp_tunnel | default dict) "gateway_ssh_private_key" }}
 {{- fail "config.tcp_tunnel.gateway_ssh_private_key would put a private key in a ConfigMap: use tcpTunnel.sshPrivateKey.value or tcpTunnel.sshPrivateKey.existingSecret" }}
 {{- end }}
+{{- if hasKey (.Values.config.tcp_tunnel | default dict) "pod_key_secret" }}
+{{- fail "config.tcp_tunnel.pod_key_secret would put a secret in a ConfigMap: use tcpTunnel.podKeySecret.existingSecret (the Secret the tcp-tunnel-gateway chart's podKeySecret names) or tcpTunnel.podKeySecret.value" }}
+{{- end }}
+{{- $hostKeys := dig "tcp_tunnel" "gateway_host_public_key" "" .Values.config | toString }}
+{{- if or (contains "PRIVATE KEY" $hostKeys) (contains "PRIVATE KEY" (b64dec $hostKeys)) }}
+{{- fail "config.tcp_tunnel.gateway_host_public_key holds a private key, which would land in a ConfigMap: give the gateway's public host key (its host.pub, ssh-ed25519 AAAA...)" }}
+{{- end }}
 {{- if and .Values.remoteKubeconfig.existingSecret .Values.remoteKubeconfig.value }}
 {{- fail "remoteKubeconfig: set existingSecret or value, not both" }}
 {{- end }}
 {{- if and .Values.tcpTunnel.sshPrivateKey.existingSecret .Values.tcpTunnel.sshPrivateKey.value }}
 {{- fail "tcpTunnel.sshPrivateKey: set existingSecret or value, not both" }}
+{{- end }}
+{{- if and .Values.tcpTunnel.podKeySecret.existingSecret .Values.tcpTunnel.podKeySecret.value }}
+{{- fail "tcpTunnel.podKeySecret: set existingSecret or value, not both" }}
 {{- end }}
 {{- if and (eq .Values.listen.mode "unix") .Values.metrics.serviceMonitor.enabled }}
 {{- fail "metrics.serviceMonitor.enabled needs listen.mode tcp: Prometheus cannot scrape a unix socket" }}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import {
   kubectlBinary,
   objectOf,
   runTool,
+  runToolOk,
   type KubeObject,
   type RenderOptions,
 } from './chart-tools.js';
@@ -90,6 +91,14 @@ function containerOf(objects: readonly KubeObject[], name = 'plugin'): Container
   return container;
 }
 
+/** The gateway host keys as the plugin pins them: each key's type and blob, one per line, comments dropped. */
+const pinned = (publicKeys: string): string =>
+  `${publicKeys
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ').slice(0, 2).join(' '))
+    .join('\n')}\n`;
+
 /** The plugin's configuration as its own loader reads it from what the chart gives the container. */
 function pluginConfigOf(objects: readonly KubeObject[], external: ExternalData = {}): ServerConfig {
   const view = containerView(objects, 'plugin', external);
@@ -141,6 +150,7 @@ describe('server-side dry run of every rendered object', () => {
       'existing-secrets-values.yaml',
       'inline-kubeconfig-values.yaml',
       'replicas-pdb-servicemonitor-values.yaml',
+      'tcp-tunnel-values.yaml',
       'unix-socket-values.yaml',
     ]);
     expect(ciFiles(RBAC)).toEqual(['default-values.yaml', 'extra-subjects-values.yaml', 'long-lived-token-values.yaml']);
@@ -356,11 +366,13 @@ describe(`${PLUGIN}: three replicas`, () => {
 
 describe(`${PLUGIN}: credentials`, () => {
   const inlineValues = readFileSync(ciPath(PLUGIN, 'inline-kubeconfig-values.yaml'), 'utf8');
+  /** The pod-key secret of inline-kubeconfig-values.yaml. */
+  const INLINE_POD_KEY_SECRET = 'bm90LWEtcmVhbC1wb2Qta2V5LXNlY3JldCwgMzIrIGJ5dGVz';
 
   it('an inline kubeconfig goes to a Secret, mounted where k8s.kubeconfig_path points, loadable by the Kubernetes client', async () => {
     const objects = await renderPlugin('inline-kubeconfig-values.yaml');
     const secrets = objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name);
-    expect(secrets.sort()).toEqual([`${FULLNAME}-remote-kubeconfig`, `${FULLNAME}-tcp-tunnel`]);
+    expect(secrets.sort()).toEqual([`${FULLNAME}-pod-key`, `${FULLNAME}-remote-kubeconfig`, `${FULLNAME}-tcp-tunnel`]);
     const view = containerView(objects, 'plugin');
     const config = loadConfig(view.env, (path) => view.files.get(path));
     if (config.provider.kubeconfig.kind !== 'file') throw new Error('expected a kubeconfig file');
@@ -369,21 +381,27 @@ describe(`${PLUGIN}: credentials`, () => {
     expect(kc.getCurrentCluster()?.server).toBe('https://remote.example:6443');
     expect(kc.getCurrentUser()?.token).toBe('not-a-real-token');
     expect(config.tcpTunnel.gatewaySshPrivateKey).toBe('bm90LWEtcmVhbC1rZXk=');
+    expect(config.tcpTunnel.podKeySecret).toBe(INLINE_POD_KEY_SECRET);
   });
 
   it('no credential reaches the ConfigMap', async () => {
     const objects = await renderPlugin('inline-kubeconfig-values.yaml');
     const configMap = JSON.stringify(objectOf(objects, 'ConfigMap'));
-    expect(configMap).not.toContain('not-a-real-token');
-    expect(configMap).not.toContain('bm90LWEtcmVhbC1rZXk=');
-    expect(inlineValues).toContain('not-a-real-token');
+    for (const secret of ['not-a-real-token', 'bm90LWEtcmVhbC1rZXk=', INLINE_POD_KEY_SECRET]) {
+      expect(inlineValues).toContain(secret);
+      expect(configMap).not.toContain(secret);
+    }
   });
 
   it('a changed Secret changes the pod template (checksum annotation), so the pods restart with it', async () => {
     const before = deploymentOf(await renderPlugin('inline-kubeconfig-values.yaml'));
     const after = deploymentOf(await renderPlugin('inline-kubeconfig-values.yaml', { 'tcpTunnel.sshPrivateKey.value': 'b3RoZXI=' }));
+    const podKeyChanged = deploymentOf(
+      await renderPlugin('inline-kubeconfig-values.yaml', { 'tcpTunnel.podKeySecret.value': randomBytes(32).toString('base64') }),
+    );
     const checksum = (d: DeploymentJson): string | undefined => d.spec.template.metadata.annotations?.['checksum/secret'];
     expect(checksum(after)).not.toBe(checksum(before));
+    expect(checksum(podKeyChanged)).not.toBe(checksum(before));
     expect(before.spec.template.metadata.annotations?.['checksum/config']).toBe(after.spec.template.metadata.annotations?.['checksum/config']);
   });
 
@@ -439,8 +457,34 @@ describe(`${PLUGIN}: configuration`, () => {
   }
   const config = (section: string, key: string, value: unknown): Record<string, unknown> => ({ config: { [section]: { [key]: value } } });
   const INLINE_KUBECONFIG = JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [] });
+
+  /** Tunnel key material as ssh-keygen and openssl make it: the plugin checks it when the tunnel is enabled. */
+  interface TunnelKeys {
+    /** Two gateway host public keys (the current one and the next, for a rotation), as in their host.pub files. */
+    hostPublicKeys: string;
+    /** A bastion private key: the OpenSSH text, and its base64 as the reference plugin took it. */
+    bastionPrivateKey: string;
+    bastionPrivateKeyBase64: string;
+    /** Base64 of 32 random bytes (`openssl rand -base64 32`). */
+    podKeySecret: string;
+  }
+  let keys: TunnelKeys;
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(workDir, 'tunnel-keys-'));
+    for (const name of ['host', 'host-next', 'bastion']) {
+      await runToolOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `e2e-${name}`, '-f', join(dir, name)]);
+    }
+    const read = (file: string): Promise<string> => readFile(join(dir, file), 'utf8');
+    const bastionPrivateKey = await read('bastion');
+    keys = {
+      hostPublicKeys: `${(await read('host.pub')).trim()}\n${(await read('host-next.pub')).trim()}`,
+      bastionPrivateKey,
+      bastionPrivateKeyBase64: Buffer.from(bastionPrivateKey).toString('base64'),
+      podKeySecret: randomBytes(32).toString('base64'),
+    };
+  });
   // A Record over ConfigKeyName: a key added to the plugin without a row here does not compile.
-  const EVERY_KEY: Record<ConfigKeyName, KeySample> = {
+  const everyKey = (keys: TunnelKeys): Record<ConfigKeyName, KeySample> => ({
     'app.socket_address': { text: 'http://0.0.0.0', values: { listen: { mode: 'tcp' } } },
     'app.socket_port': { text: '4100', values: { listen: { port: 4100 } } },
     'app.api_docs_path': { text: '/api-docs', values: config('app', 'api_docs_path', '/api-docs') },
@@ -483,17 +527,31 @@ describe(`${PLUGIN}: configuration`, () => {
     'offloading.sweep_interval_seconds': { text: '86400', values: config('offloading', 'sweep_interval_seconds', 86400) },
     'tcp_tunnel.enabled': { text: 'true', values: config('tcp_tunnel', 'enabled', true) },
     'tcp_tunnel.gateway_host': { text: 'gateway.example', values: config('tcp_tunnel', 'gateway_host', 'gateway.example') },
-    'tcp_tunnel.gateway_port': { text: '2222', values: config('tcp_tunnel', 'gateway_port', 2222) },
+    'tcp_tunnel.gateway_port': { text: '30222', values: config('tcp_tunnel', 'gateway_port', 30222) },
+    // Public: in the ConfigMap, on continuation lines of config.ini.
+    'tcp_tunnel.gateway_host_public_key': {
+      text: keys.hostPublicKeys,
+      values: config('tcp_tunnel', 'gateway_host_public_key', keys.hostPublicKeys),
+    },
+    'tcp_tunnel.pod_key_secret': { text: keys.podKeySecret, values: { tcpTunnel: { podKeySecret: { value: keys.podKeySecret } } } },
     'tcp_tunnel.gateway_ssh_private_key': {
-      text: 'c2VjcmV0LWtleQ==',
-      values: { tcpTunnel: { sshPrivateKey: { value: 'c2VjcmV0LWtleQ==' } } },
+      text: keys.bastionPrivateKeyBase64,
+      values: { tcpTunnel: { sshPrivateKey: { value: keys.bastionPrivateKeyBase64 } } },
+    },
+    'tcp_tunnel.bastion_image': {
+      text: 'registry.example:5000/tunnel/bastion:1.2.3',
+      values: config('tcp_tunnel', 'bastion_image', 'registry.example:5000/tunnel/bastion:1.2.3'),
+    },
+    'tcp_tunnel.ciphers': {
+      text: 'aes256-gcm@openssh.com, chacha20-poly1305@openssh.com',
+      values: config('tcp_tunnel', 'ciphers', 'aes256-gcm@openssh.com, chacha20-poly1305@openssh.com'),
     },
     'tcp_tunnel.bastion_namespace': { text: 'bastions', values: config('tcp_tunnel', 'bastion_namespace', 'bastions') },
     'tcp_tunnel.bastion_chart_path': { text: '/charts/bastion', values: config('tcp_tunnel', 'bastion_chart_path', '/charts/bastion') },
     'mesh.init_container': { text: 'false', values: config('mesh', 'init_container', false) },
     'mesh.startup_probe': { text: 'false', values: config('mesh', 'startup_probe', false) },
     'mesh.slurm_setup_script': { text: 'true', values: config('mesh', 'slurm_setup_script', true) },
-  };
+  });
 
   function merge(into: Record<string, unknown>, from: Record<string, unknown>): Record<string, unknown> {
     for (const [key, value] of Object.entries(from)) {
@@ -507,6 +565,7 @@ describe(`${PLUGIN}: configuration`, () => {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
   it('every key of the plugin’s key table can be set from values, and the plugin reads the same configuration as from environment variables', async () => {
+    const EVERY_KEY = everyKey(keys);
     const values = Object.values(EVERY_KEY).reduce((acc, sample) => merge(acc, sample.values), {});
     // The grace period must exceed the drain time set above.
     merge(values, { terminationGracePeriodSeconds: 30 });
@@ -520,6 +579,21 @@ describe(`${PLUGIN}: configuration`, () => {
     const comparable = (c: ServerConfig) => ({ ...c, configFile: undefined, warnings: undefined });
     expect(comparable(fromChart)).toEqual(comparable(direct));
     expect(fromChart.warnings.filter((w) => w.includes('unknown key'))).toEqual([]);
+    // The tunnel is on, its key material accepted: per-pod keys from the pod-key secret, which wins over the shared key.
+    expect(fromChart.provider.translate.tunnel).toEqual({
+      gatewayHost: 'gateway.example',
+      gatewayPort: 30222,
+      gatewayHostKeys: pinned(keys.hostPublicKeys),
+      bastionKey: { kind: 'per-pod', secret: Buffer.from(keys.podKeySecret, 'base64') },
+      image: 'registry.example:5000/tunnel/bastion:1.2.3',
+      ciphers: 'aes256-gcm@openssh.com,chacha20-poly1305@openssh.com',
+    });
+    expect(fromChart.warnings).toContainEqual(expect.stringMatching(/tcp_tunnel\.gateway_ssh_private_key.*unused; tcp_tunnel\.pod_key_secret is set/));
+    // Secrets stay out of the ConfigMap; the public host keys are in it.
+    const configMap = JSON.stringify(objectOf(objects, 'ConfigMap'));
+    expect(configMap).not.toContain(keys.podKeySecret);
+    expect(configMap).not.toContain(keys.bastionPrivateKeyBase64);
+    for (const line of keys.hostPublicKeys.split('\n')) expect(configMap).toContain(line);
     // Every key the chart's schema knows is in the key table and the other way round.
     const schema = JSON.parse(readFileSync(join(CHARTS_DIR, PLUGIN, 'values.schema.json'), 'utf8')) as {
       properties: { config: { properties: Record<string, { properties: Record<string, unknown> }> } };
@@ -528,6 +602,79 @@ describe(`${PLUGIN}: configuration`, () => {
       Object.keys(s.properties).map((key) => `${section}.${key}`),
     );
     expect(schemaKeys.sort()).toEqual(configKeys.map((k) => k.key).sort());
+  });
+
+  const tunnelOn = (): Record<string, unknown> => ({
+    'config.tcp_tunnel': { enabled: true, gateway_host: 'gateway.example', gateway_host_public_key: keys.hostPublicKeys },
+  });
+
+  it('the tunnel with the shared bastion key only: the plugin reads the ssh-keygen private key from the chart’s Secret', async () => {
+    const objects = await renderPlugin(undefined, { ...tunnelOn(), 'tcpTunnel.sshPrivateKey.value': keys.bastionPrivateKeyBase64 });
+    const config = pluginConfigOf(objects, external);
+    expect(config.provider.translate.tunnel).toMatchObject({
+      gatewayPort: 2222,
+      gatewayHostKeys: pinned(keys.hostPublicKeys),
+      bastionKey: { kind: 'shared', privateKey: keys.bastionPrivateKey },
+    });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('the tunnel with placeholder key material: the plugin refuses to start, naming the key and not quoting it', async () => {
+    const objects = await renderPlugin(undefined, { ...tunnelOn(), 'tcpTunnel.sshPrivateKey.value': 'c2VjcmV0LWtleQ==' });
+    expect(() => pluginConfigOf(objects, external)).toThrow(/tcp_tunnel\.gateway_ssh_private_key.*: expected an OpenSSH or PEM/);
+    expect(() => pluginConfigOf(objects, external)).not.toThrow(/c2VjcmV0LWtleQ==|secret-key/);
+    const shortSecret = await renderPlugin(undefined, { ...tunnelOn(), 'tcpTunnel.podKeySecret.existingSecret': 'short' });
+    expect(() => pluginConfigOf(shortSecret, { ...external, 'Secret/short': { 'pod-key-secret': 'c2hvcnQ=' } })).toThrow(
+      /tcp_tunnel\.pod_key_secret.*: expected base64 of at least 32 bytes/,
+    );
+  });
+});
+
+describe(`${PLUGIN}: the TCP tunnel, paired with ${GATEWAY}`, () => {
+  it('tcp-tunnel-values.yaml and the gateway’s namespaced-rbac-values.yaml: one pod-key Secret, the gateway’s host.pub and node port, accepted by the plugin', async () => {
+    const dir = await mkdtemp(join(workDir, 'pairing-'));
+    await runToolOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'gateway-host', '-f', join(dir, 'host')]);
+    const hostPub = await readFile(join(dir, 'host.pub'), 'utf8');
+    const podKeySecret = randomBytes(32).toString('base64');
+    // Secrets made once for both charts (the gateway's README), in the release's namespace.
+    const external: ExternalData = {
+      'Secret/tunnel-pod-key': { 'pod-key-secret': podKeySecret },
+      'Secret/tunnel-gateway-host-key': { 'host-key': await readFile(join(dir, 'host'), 'utf8') },
+      [`Secret/${FULLNAME}-remote-kubeconfig`]: { kubeconfig: '{}' },
+      'Pod/self': { 'status.podIP': '10.1.2.3' },
+    };
+    const gateway = await render(GATEWAY, { valuesFiles: [ciPath(GATEWAY, 'namespaced-rbac-values.yaml')] });
+    // The host public key as `--set-file config.tcp_tunnel.gateway_host_public_key=host.pub` gives it: newline included.
+    const hostKeyValues = join(dir, 'host-key-values.json');
+    await writeFile(hostKeyValues, JSON.stringify({ config: { tcp_tunnel: { gateway_host_public_key: hostPub } } }));
+    const plugin = await render(PLUGIN, { valuesFiles: [ciPath(PLUGIN, 'tcp-tunnel-values.yaml'), hostKeyValues] });
+
+    // One Secret, one key: the plugin's variable holds what the gateway reads from its file.
+    const gatewayView = containerView(gateway, 'gateway', external);
+    const pluginView = containerView(plugin, 'plugin', external);
+    expect(gatewayView.files.get(gatewayView.env.TUNNEL_GATEWAY_POD_KEY_SECRET ?? '')).toBe(podKeySecret);
+    expect(pluginView.env.TCP_TUNNEL_POD_KEY_SECRET).toBe(podKeySecret);
+
+    const service = gateway.find((o) => o.kind === 'Service' && o.metadata.name === `${RELEASE}-${GATEWAY}`) as
+      | (KubeObject & { spec: { ports: { name: string; nodePort?: number }[] } })
+      | undefined;
+    const nodePort = service?.spec.ports.find((p) => p.name === 'ssh')?.nodePort;
+    expect(nodePort).toBe(30222);
+
+    const config = loadConfig(pluginView.env, (path) => pluginView.files.get(path));
+    expect(config.warnings).toEqual([]);
+    expect(config.provider.translate.tunnel).toEqual({
+      gatewayHost: '203.0.113.10',
+      gatewayPort: nodePort,
+      gatewayHostKeys: pinned(hostPub),
+      bastionKey: { kind: 'per-pod', secret: Buffer.from(podKeySecret, 'base64') },
+      image: expect.stringMatching(/^ghcr\.io\/interlink-k8s\/tcp-tunnel:\d+\.\d+\.\d+/),
+      ciphers: 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com',
+    });
+    // What the plugin pins is the public half of the host key the gateway reads.
+    const mounted = join(dir, 'mounted-host-key');
+    await writeFile(mounted, gatewayView.files.get(gatewayView.env.TUNNEL_GATEWAY_HOST_KEY ?? '') ?? '', { mode: 0o600 });
+    expect(pinned(await runToolOk('ssh-keygen', ['-y', '-f', mounted]))).toBe(config.provider.translate.tunnel?.gatewayHostKeys);
   });
 });
 
@@ -548,6 +695,13 @@ describe('refused values', () => {
     [PLUGIN, 'app.socket_port under config', { 'config.app.socket_port': 5000 }, /config\.app\.socket_port is set by the chart from listen\.mode, listen\.port and listen\.socketPath/],
     [PLUGIN, 'an inline kubeconfig under config', { 'config.k8s.kubeconfig': '{}' }, /config\.k8s\.kubeconfig would put credentials in a ConfigMap: use remoteKubeconfig\.value/],
     [PLUGIN, 'the SSH key under config', { 'config.tcp_tunnel.gateway_ssh_private_key': 'a2V5' }, /use tcpTunnel\.sshPrivateKey\.value or tcpTunnel\.sshPrivateKey\.existingSecret/],
+    [PLUGIN, 'the pod-key secret under config', { 'config.tcp_tunnel.pod_key_secret': 'a2V5' }, /config\.tcp_tunnel\.pod_key_secret would put a secret in a ConfigMap: use tcpTunnel\.podKeySecret\.existingSecret/],
+    [PLUGIN, 'an existing pod-key Secret and a value', { 'tcpTunnel.podKeySecret.existingSecret': 'x', 'tcpTunnel.podKeySecret.value': 'bm90LWEtcmVhbC1wb2Qta2V5LXNlY3JldCwgMzIrIGJ5dGVz' }, /tcpTunnel\.podKeySecret: set existingSecret or value, not both/],
+    [PLUGIN, 'a pod-key secret too short', { 'tcpTunnel.podKeySecret.value': 'c2hvcnQ=' }, /at '\/tcpTunnel\/podKeySecret\/value': 'c2hvcnQ=' does not match pattern/],
+    [PLUGIN, 'a private key as the host public key', { 'config.tcp_tunnel.gateway_host_public_key': '-----BEGIN OPENSSH PRIVATE KEY-----' }, /at '\/config\/tcp_tunnel\/gateway_host_public_key'/],
+    [PLUGIN, 'a base64 private key as the host public key', { 'config.tcp_tunnel.gateway_host_public_key': Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\n').toString('base64') }, /gateway_host_public_key holds a private key, which would land in a ConfigMap/],
+    [PLUGIN, 'an unknown cipher', { 'config.tcp_tunnel.ciphers': 'aes128-ctr,3des-cbc' }, /at '\/config\/tcp_tunnel\/ciphers'/],
+    [PLUGIN, 'a gateway host given as a URL', { 'config.tcp_tunnel.gateway_host': 'ssh://gateway.example' }, /at '\/config\/tcp_tunnel\/gateway_host'/],
     [PLUGIN, 'a ServiceMonitor in unix mode', { 'listen.mode': 'unix', 'metrics.serviceMonitor.enabled': true }, /metrics\.serviceMonitor\.enabled needs listen\.mode tcp/],
     [PLUGIN, 'a ServiceMonitor without metrics', { 'metrics.serviceMonitor.enabled': true, 'config.app.metrics_enabled': false }, /metrics\.serviceMonitor\.enabled needs config\.app\.metrics_enabled true/],
     [PLUGIN, 'a drain time longer than the grace period', { 'config.app.shutdown_timeout_seconds': 30 }, /terminationGracePeriodSeconds \(30\) must exceed config\.app\.shutdown_timeout_seconds \(30\)/],
@@ -603,6 +757,17 @@ describe('NOTES.txt', () => {
     const args = ['install', RELEASE, join(CHARTS_DIR, PLUGIN), '--dry-run=client', '--namespace', namespace];
     const result = await runTool(helm.binary, [...args, '--kubeconfig', testKubeconfigPath(), '--set', 'listen.mode=unix']);
     expect(result.stdout).toContain('is EMPTY: nothing can reach the plugin');
+  });
+
+  it(`${PLUGIN}, tcp tunnel: where the bastions connect and the pod-key Secret the gateway must read too`, async () => {
+    const text = await notes(PLUGIN, 'tcp-tunnel-values.yaml');
+    expect(text).toContain('to the tcp-tunnel-gateway at 203.0.113.10, port 30222');
+    expect(text).toContain('Bastion keys: derived per pod from Secret "tunnel-pod-key", key "pod-key-secret".');
+    expect(text).not.toContain('NOT SET');
+    const args = ['install', RELEASE, join(CHARTS_DIR, PLUGIN), '--dry-run=client', '--namespace', namespace, '--kubeconfig', testKubeconfigPath()];
+    const bare = await runTool(helm.binary, [...args, '--set', 'config.tcp_tunnel.enabled=true']);
+    expect(bare.stdout).toContain('config.tcp_tunnel.gateway_host_public_key is NOT SET');
+    expect(bare.stdout).toContain('No bastion key is set: set tcpTunnel.podKeySecret.existingSecret');
   });
 
   it(`${RBAC}: how to make the plugin's kubeconfig, with a TokenRequest or the long-lived token`, async () => {
