@@ -134,7 +134,9 @@ describe('loadGatewayConfig', () => {
       const config = loadGatewayConfig({ ...publishing, KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443', TUNNEL_GATEWAY_NAMESPACES: 'shop, web' }, readIfExists);
 
       expect(config.publish?.kube).toEqual({ server: 'https://[fd00::1]:443', ca: '-----BEGIN CERTIFICATE-----\n...\n', tokenFile: tokenPath, namespaces: ['shop', 'web'] });
-      expect(config.publish?.publisher).toMatchObject({ address: '10.244.0.7', graceMs: 30000, namespaces: ['shop', 'web'] });
+      expect(config.publish?.publisher).toMatchObject({ address: '10.244.0.7', graceMs: 30000, namespaces: ['shop', 'web'], verifiedOnly: false });
+      const withPodKeys = loadGatewayConfig({ ...publishing, KUBERNETES_SERVICE_HOST: '10.0.0.1', TUNNEL_GATEWAY_POD_KEY_SECRET: Buffer.alloc(32, 1).toString('base64') }, readIfExists);
+      expect(withPodKeys.publish?.publisher.verifiedOnly).toBe(true);
     });
 
     it('takes an explicit API server URL', () => {

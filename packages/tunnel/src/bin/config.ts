@@ -215,6 +215,7 @@ export function loadGatewayConfig(env: Environment, reader: FileReader): Gateway
           address: v.advertiseAddress,
           graceMs: v.serviceGraceMs,
           namespaces: v.namespaces ?? [],
+          verifiedOnly: v.podKeySecret !== undefined,
           retryInitialMs: PUBLISHER_DEFAULTS.retryInitialMs,
           retryMaxMs: PUBLISHER_DEFAULTS.retryMaxMs,
         },

@@ -67,8 +67,8 @@ class FakeCluster implements LocalClusterApi {
 const web: PodIdentity = { namespace: 'shop', name: 'web', uid: 'u-web' };
 
 let nextConnection = 1;
-function forward(pod: PodIdentity | undefined, containerPort: number, allocatedPort: number, connectionId = `c${nextConnection++}`): ForwardInfo {
-  const identity: ClientIdentity | undefined = pod === undefined ? undefined : { pod, verified: true };
+function forward(pod: PodIdentity | undefined, containerPort: number, allocatedPort: number, connectionId = `c${nextConnection++}`, verified = true): ForwardInfo {
+  const identity: ClientIdentity | undefined = pod === undefined ? undefined : { pod, verified };
   return {
     connectionId,
     clientKeyFingerprint: 'SHA256:x',
@@ -88,7 +88,7 @@ afterEach(() => {
   for (const p of publishers.splice(0)) p.close();
 });
 
-function setUp(options: { graceMs?: number; namespaces?: string[] } = {}) {
+function setUp(options: { graceMs?: number; namespaces?: string[]; verifiedOnly?: boolean } = {}) {
   const cluster = new FakeCluster();
   cluster.pods.set('shop/web', { uid: 'u-web', ports: [{ name: 'http', containerPort: 8080 }] });
   const log: string[] = [];
@@ -100,7 +100,7 @@ function setUp(options: { graceMs?: number; namespaces?: string[] } = {}) {
   };
   const publisher = new ServicePublisher(
     cluster,
-    { address: '10.9.0.1', graceMs: options.graceMs ?? 60_000, namespaces: options.namespaces ?? [], retryInitialMs: 10, retryMaxMs: 50 },
+    { address: '10.9.0.1', graceMs: options.graceMs ?? 60_000, namespaces: options.namespaces ?? [], verifiedOnly: options.verifiedOnly ?? false, retryInitialMs: 10, retryMaxMs: 50 },
     events,
   );
   publishers.push(publisher);
@@ -174,6 +174,17 @@ describe('ServicePublisher', () => {
     publisher.forwardAdded(forward(pod, 8080, 20001));
     await waitFor(() => log.includes(expected));
     expect(cluster.calls.filter((call) => !call.startsWith('get'))).toEqual([]);
+  });
+
+  it('publishes a pod named by a shared key (a claim) only when per-pod keys are not in use', async () => {
+    const strict = setUp({ verifiedOnly: true });
+    strict.publisher.forwardAdded(forward(web, 8080, 20001, 'shared', false));
+    await waitFor(() => strict.log.includes('skipped unverified'));
+    expect(strict.cluster.calls).toEqual([]);
+
+    const lenient = setUp({ verifiedOnly: false });
+    lenient.publisher.forwardAdded(forward(web, 8080, 20001, 'shared', false));
+    await waitFor(() => lenient.log.includes('published shop/web http:8080->20001'));
   });
 
   it('leaves alone a Service of the same name it does not manage', async () => {

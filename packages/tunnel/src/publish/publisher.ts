@@ -35,7 +35,7 @@ export interface LocalClusterApi {
 }
 
 /** Why a forward's pod got no Service. */
-export type SkipReason = 'unidentified' | 'namespace-not-published' | 'pod-not-found' | 'name-taken';
+export type SkipReason = 'unidentified' | 'unverified' | 'namespace-not-published' | 'pod-not-found' | 'name-taken';
 
 export interface PublisherEvents {
   onPublished?(service: PublishedService, ports: readonly PublishedPort[]): void;
@@ -52,6 +52,12 @@ export interface PublisherOptions {
   readonly graceMs: number;
   /** Namespaces to publish in; empty: all. */
   readonly namespaces: readonly string[];
+  /**
+   * Publish only for pods a client proved with the pod's own key. Set it
+   * whenever per-pod keys are in use: a shared key's claim about a pod could
+   * otherwise take that pod's Service over.
+   */
+  readonly verifiedOnly: boolean;
   /** Delay before retrying a failed sync; doubles per failure up to `retryMaxMs`. */
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
@@ -141,6 +147,10 @@ export class ServicePublisher {
     const pod = forward.identity?.pod;
     if (pod === undefined) {
       this.#events.onSkipped?.(forward, 'unidentified', 'the SSH user name names no pod (namespace=..,pod=..,uid=..)');
+      return;
+    }
+    if (this.#options.verifiedOnly && forward.identity?.verified !== true) {
+      this.#events.onSkipped?.(forward, 'unverified', `${pod.namespace}/${pod.name} is named by a shared key, and only pods proved with their own key are published`);
       return;
     }
     if (this.#options.namespaces.length > 0 && !this.#options.namespaces.includes(pod.namespace)) {
