@@ -38,6 +38,8 @@ export type { AuthorizedKey } from './keys.js';
 export { formatLabels, parseLabels } from './labels.js';
 export { MIN_POD_KEY_SECRET_BYTES, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
 export type { PodIdentity, PodKey } from './pod-keys.js';
+export { SUPPORTED_CIPHERS } from './ciphers.js';
+export type { SupportedCipher } from './ciphers.js';
 export type { Labels } from './labels.js';
 
 // Publishing Services in the local cluster

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { messageOf } from '../errors-like.js';
+import { SUPPORTED_CIPHERS } from '@interlink-k8s/tunnel/ciphers';
 
 /** One configuration key: where it is read from, its default and how its text is parsed. */
 export interface ConfigKey<K extends string = string, T = unknown> {
@@ -90,16 +91,6 @@ const HOST = /^[A-Za-z0-9.:_-]+$/;
 
 /** Repository of the tunnel image; its tag is the version of `@interlink-k8s/tunnel`. */
 export const BASTION_IMAGE_REPOSITORY = 'ghcr.io/interlink-k8s/tcp-tunnel';
-
-/** The ciphers the bastion (ssh2) can use: `TUNNEL_CIPHERS` in packages/tunnel, which refuses any other. */
-const TUNNEL_CIPHERS = [
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
-  'aes128-ctr',
-  'aes192-ctr',
-  'aes256-ctr',
-] as const;
 
 /** `unix:///path` or `http://host`, before the port is joined in. */
 export type SocketAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string };
@@ -336,11 +327,11 @@ export const configKeys = [
     schema: z.string().regex(/^[^\s-]\S*$/, { error: 'expected an image reference, e.g. ghcr.io/interlink-k8s/tcp-tunnel:0.1.0' }).optional(),
   }),
   defineKey('tcp_tunnel.ciphers', {
-    description: `Comma-separated SSH ciphers the bastions offer (their \`TUNNEL_CIPHERS\`), e.g. \`aes128-gcm@openssh.com\`; unset: the bastion's default list. Supported: ${TUNNEL_CIPHERS.join(', ')}.`,
+    description: `Comma-separated SSH ciphers the bastions offer (their \`TUNNEL_CIPHERS\`), e.g. \`aes128-gcm@openssh.com\`; unset: the bastion's default list. Supported: ${SUPPORTED_CIPHERS.join(', ')}.`,
     schema: z
       .string()
       .transform((text) => text.split(',').map((name) => name.trim()))
-      .pipe(z.array(z.enum(TUNNEL_CIPHERS, { error: `expected a comma-separated list of: ${TUNNEL_CIPHERS.join(', ')}` })))
+      .pipe(z.array(z.enum(SUPPORTED_CIPHERS, { error: `expected a comma-separated list of: ${SUPPORTED_CIPHERS.join(', ')}` })))
       .transform((names) => names.join(','))
       .optional(),
   }),

@@ -3,6 +3,7 @@ import type { BastionConfig, ForwardSpec } from '../bastion/bastion.js';
 import type { GatewayConfig } from '../gateway/gateway.js';
 import { parseAuthorizedKeys, parsePrivateKey, parsePublicKeys } from '../keys.js';
 import { ConfigError, bool, ciphers, envVar, host, integer, ipAddress, keyMaterial, logLevel, podKeySecret, port, portRange, readEnv, type Environment, type EnvVar, type FileReader } from './env.js';
+import { SUPPORTED_CIPHERS } from '../ciphers.js';
 import type { KubeConnection } from '../publish/kube-client.js';
 import { PUBLISHER_DEFAULTS, type PublisherOptions } from '../publish/publisher.js';
 
@@ -35,7 +36,7 @@ export interface BastionAppConfig {
 
 const shared = {
   ciphers: envVar('TUNNEL_CIPHERS', {
-    description: 'Comma-separated ciphers to offer (e.g. `aes128-gcm@openssh.com`); unset: ssh2\'s default list. Supported: aes128-gcm@openssh.com, aes256-gcm@openssh.com, chacha20-poly1305@openssh.com, aes128-ctr, aes192-ctr, aes256-ctr.',
+    description: `Comma-separated ciphers to offer (e.g. \`aes128-gcm@openssh.com\`); unset: ssh2's default list. Supported: ${SUPPORTED_CIPHERS.join(', ')}.`,
     schema: ciphers().optional(),
   }),
   logLevel: envVar('TUNNEL_LOG_LEVEL', { default: 'info', description: 'Log level: fatal, error, warn, info, debug, trace or silent. Logs are JSON lines on stdout.', schema: logLevel() }),

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { CipherAlgorithm } from 'ssh2';
+import { SUPPORTED_CIPHERS } from '../ciphers.js';
 import { decodeInlineKey } from '../keys.js';
 import { MIN_POD_KEY_SECRET_BYTES } from '../pod-keys.js';
 
@@ -94,22 +94,12 @@ export const portRange = () =>
       return { min, max };
     });
 
-/** The ciphers ssh2 can use (a subset of OpenSSH's), for `TUNNEL_CIPHERS`. */
-export const CIPHERS: readonly CipherAlgorithm[] = [
-  'aes128-gcm@openssh.com',
-  'aes256-gcm@openssh.com',
-  'chacha20-poly1305@openssh.com',
-  'aes128-ctr',
-  'aes192-ctr',
-  'aes256-ctr',
-];
-
-/** A comma-separated cipher list, each one of {@link CIPHERS}. */
+/** A comma-separated cipher list, each one of {@link SUPPORTED_CIPHERS}. */
 export const ciphers = () =>
   z
     .string()
     .transform((text) => text.split(',').map((name) => name.trim()))
-    .pipe(z.array(z.enum(CIPHERS as [CipherAlgorithm, ...CipherAlgorithm[]], { error: `expected a comma-separated list of: ${CIPHERS.join(', ')}` })));
+    .pipe(z.array(z.enum(SUPPORTED_CIPHERS, { error: `expected a comma-separated list of: ${SUPPORTED_CIPHERS.join(', ')}` })));
 
 /** pino's level names. */
 export const logLevel = () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' });
