@@ -196,6 +196,19 @@ export class Kubectl {
   }
 }
 
+/** Creates `name` enforcing (and warning about) Pod Security "restricted", as the charts must pass. */
+export async function createRestrictedNamespace(kubectl: Kubectl, name: string): Promise<void> {
+  await kubectl.run(['create', 'namespace', name]);
+  await kubectl.run(['label', 'namespace', name, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+}
+
+/** Installs prometheus-operator's real ServiceMonitor CRD (a fixture) and waits until it is served. */
+export async function installServiceMonitorCrd(kubectl: Kubectl): Promise<void> {
+  const crd = fileURLToPath(new URL('./fixtures/servicemonitor-crd.yaml', import.meta.url));
+  await kubectl.run(['apply', '--server-side', '--force-conflicts', '--filename', crd]);
+  await kubectl.run(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com']);
+}
+
 /** The one object of `kind` (and `name`, when given) among `objects`; throws naming what is missing. */
 export function objectOf(objects: readonly KubeObject[], kind: string, name?: string): KubeObject {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));

@@ -3,7 +3,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { configKeys, loadConfig, type ConfigKeyName, type ServerConfig } from '@interlink-k8s/server';
@@ -12,7 +11,9 @@ import {
   CHARTS_DIR,
   Helm,
   Kubectl,
+  createRestrictedNamespace,
   helmBinary,
+  installServiceMonitorCrd,
   kubectlBinary,
   objectOf,
   runTool,
@@ -59,15 +60,10 @@ beforeAll(async () => {
   const suffix = randomBytes(3).toString('hex');
   namespace = `charts-${suffix}`;
   podNamespace = `charts-pods-${suffix}`;
-  for (const ns of [namespace, podNamespace]) {
-    await kubectl.run(['create', 'namespace', ns]);
-    await kubectl.run(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
-  }
+  for (const ns of [namespace, podNamespace]) await createRestrictedNamespace(kubectl, ns);
   await kubectl.run(['create', 'serviceaccount', FULLNAME, '--namespace', podNamespace]);
   // The chart's ServiceMonitor is checked against prometheus-operator's real CRD.
-  const crd = fileURLToPath(new URL('./fixtures/servicemonitor-crd.yaml', import.meta.url));
-  await kubectl.run(['apply', '--server-side', '--force-conflicts', '--filename', crd]);
-  await kubectl.run(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com']);
+  await installServiceMonitorCrd(kubectl);
 }, 600_000);
 
 afterAll(async () => {

@@ -4,11 +4,22 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testKubeconfigPath } from '../harness/index.js';
-import { CHARTS_DIR, Helm, Kubectl, helmBinary, kubectlBinary, objectOf, runTool, type KubeObject, type RenderOptions } from './chart-tools.js';
+import {
+  CHARTS_DIR,
+  Helm,
+  Kubectl,
+  createRestrictedNamespace,
+  helmBinary,
+  installServiceMonitorCrd,
+  kubectlBinary,
+  objectOf,
+  runTool,
+  type KubeObject,
+  type RenderOptions,
+} from './chart-tools.js';
 import { containerView, type ContainerJson, type DeploymentJson, type ExternalData } from './container-view.js';
 
 // The tcp-tunnel-gateway chart's own behaviour. charts.test.ts lints it and
@@ -56,14 +67,11 @@ beforeAll(async () => {
   kubectl = new Kubectl(kubectlBinary(), testKubeconfigPath());
   workDir = await mkdtemp(join(tmpdir(), 'interlink-k8s-gateway-chart-'));
   namespace = `gateway-chart-${randomBytes(3).toString('hex')}`;
-  await kubectl.run(['create', 'namespace', namespace]);
-  await kubectl.run(['label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+  await createRestrictedNamespace(kubectl, namespace);
   // Pod admission looks the ServiceAccount up.
   await kubectl.run(['create', 'serviceaccount', FULLNAME, '--namespace', namespace]);
   // kubectl maps the ServiceMonitor through prometheus-operator's real CRD.
-  const crd = fileURLToPath(new URL('./fixtures/servicemonitor-crd.yaml', import.meta.url));
-  await kubectl.run(['apply', '--server-side', '--force-conflicts', '--filename', crd]);
-  await kubectl.run(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com']);
+  await installServiceMonitorCrd(kubectl);
 }, 600_000);
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ export type { RunScriptOptions } from './scripts.js';
 
 // Raw JSON calls to an API server (tests read objects as the server has them)
 export { rawKube } from './kube-raw.js';
-export type { RawAnswer, RawKube } from './kube-raw.js';
+export type { MetaJson, RawAnswer, RawKube } from './kube-raw.js';
 
 // Polling with a deadline, for tests
 export { eventually } from './eventually.js';

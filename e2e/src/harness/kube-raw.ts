@@ -1,5 +1,17 @@
 import { IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod, type KubeConfig } from '@kubernetes/client-node';
 
+/** `metadata` of an object read back as JSON, the fields tests look at. */
+export interface MetaJson {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: Record<string, unknown>[];
+  deletionTimestamp?: string;
+  [field: string]: unknown;
+}
+
 /** One answer of the API server, its body as text and parsed. */
 export interface RawAnswer {
   status: number;

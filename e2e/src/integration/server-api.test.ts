@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { exchange, openExchange, type PluginAnswer, type PluginClient } from '@interlink-k8s/protocol';
 import { createCertificateAuthority } from '../harness/certs.js';
-import { rawKube, testKubeconfigPath } from '../harness/index.js';
+import { rawKube, testKubeconfigPath, type MetaJson } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import { acknowledgedByVirtualKubelet } from '../samples/sample-pod.js';
 import { startInProcessPlugin, type InProcessPlugin } from '../plugin/in-process-plugin.js';
@@ -23,16 +23,7 @@ import { eventually as poll } from '../harness/eventually.js';
 
 // --- JSON shapes read back ------------------------------------------------------
 
-interface Meta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: Record<string, unknown>[];
-  deletionTimestamp?: string;
-  [field: string]: unknown;
-}
+type Meta = MetaJson;
 interface ContainerJson {
   name: string;
   [field: string]: unknown;

@@ -15,7 +15,7 @@ import {
   planRemoteObjects,
   remoteTunnelSecretName,
 } from '@interlink-k8s/remote-k8s';
-import { eventually as poll, rawKube, testKubeconfigPath } from '../harness/index.js';
+import { eventually as poll, rawKube, testKubeconfigPath, type MetaJson } from '../harness/index.js';
 import { startInProcessPlugin, type InProcessPlugin } from '../plugin/in-process-plugin.js';
 
 // The TCP tunnel's bastion, as the plugin wires it: the plugin in this
@@ -27,14 +27,7 @@ import { startInProcessPlugin, type InProcessPlugin } from '../plugin/in-process
 
 const run = promisify(execFile);
 
-interface Meta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: Record<string, unknown>[];
-}
+type Meta = MetaJson;
 interface EnvJson {
   name: string;
   value?: string;
