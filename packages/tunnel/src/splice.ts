@@ -80,3 +80,32 @@ export function splice(socket: Socket, channel: Channel, onClose: () => void): v
     if (!channelClosed) socket.destroy();
   });
 }
+
+/**
+ * Makes the writes made to `socket` within one turn of the event loop leave
+ * in one system call (a `writev`): the socket is corked at the first write
+ * and uncorked by `setImmediate`, once the I/O callbacks of this turn have
+ * run. ssh2 writes every SSH packet on its own (and, without its native
+ * crypto binding, a packet's length, body and tag as three writes), so
+ * several packets made in one turn, for one stream or for many, cost one
+ * system call instead of one each. The bytes and their order are unchanged;
+ * `end()` flushes at once, and `destroy()` drops what is not sent (as it
+ * would drop what the kernel had not taken).
+ */
+export function coalesceWrites(socket: Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const flush = () => {
+    corked = false;
+    // end() may have uncorked already; uncork() is then a no-op.
+    socket.uncork();
+  };
+  socket.write = (...args: unknown[]): boolean => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(flush);
+    }
+    return write(...args);
+  };
+}

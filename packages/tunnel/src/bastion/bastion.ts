@@ -4,7 +4,7 @@ import ssh2, { type AcceptConnection, type CipherAlgorithm, type ClientChannel, 
 import { ConnectionError, ForwardRefusedError, HostKeyMismatchError, TunnelError } from '../errors.js';
 import { fingerprintOf, parsePrivateKey, parsePublicKeys } from '../keys.js';
 import { formatLabels, type Labels } from '../labels.js';
-import { splice } from '../splice.js';
+import { coalesceWrites, splice } from '../splice.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 
 const { Client } = ssh2;
@@ -255,10 +255,12 @@ export class Bastion extends EventEmitter<BastionEvents> {
       this.emit('disconnected', { error: failure, retryInMs });
     });
 
+    // Our own socket, so that its writes are batched; ssh2 waits for it to connect.
+    const sock = connect({ host: options.host, port: options.port, noDelay: true });
+    coalesceWrites(sock);
     try {
       client.connect({
-        host: options.host,
-        port: options.port,
+        sock,
         username: options.username,
         privateKey: options.privateKey,
         hostVerifier: (key: Buffer): boolean => {
@@ -272,10 +274,10 @@ export class Bastion extends EventEmitter<BastionEvents> {
         ident: 'interlink-tunnel-bastion',
         ...(options.ciphers === undefined ? {} : { algorithms: { cipher: [...options.ciphers] } }),
       });
-      client.setNoDelay(true);
     } catch (error) {
       // Synchronous failures (bad settings) still go through the retry path.
       failure = asError(error);
+      sock.destroy();
       this.#report(failure);
       queueMicrotask(() => client.emit('close'));
     }

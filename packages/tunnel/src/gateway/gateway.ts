@@ -4,7 +4,7 @@ import { TunnelError } from '../errors.js';
 import { fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, type AuthorizedKey } from '../keys.js';
 import { parseLabels } from '../labels.js';
 import { derivePodKey, podIdentityOf } from '../pod-keys.js';
-import { splice } from '../splice.js';
+import { coalesceWrites, splice } from '../splice.js';
 import { PortAllocator, type PortRange } from './ports.js';
 import type {
   AuthFailure,
@@ -156,7 +156,7 @@ export class TunnelGateway {
     this.#ssh.on('connection', (conn: Connection, info: SshClientInfo) => {
       this.#onConnection(conn, info.ip, info.port);
     });
-    // Our own listener, so that sockets get TCP_NODELAY and can be cut at shutdown.
+    // Our own listener, so that sockets get TCP_NODELAY and batched writes, and can be cut at shutdown.
     this.#listener = createServer({ noDelay: true, keepAlive: true }, (socket) => {
       if (this.#closing) {
         socket.destroy();
@@ -164,6 +164,7 @@ export class TunnelGateway {
       }
       this.#sshSockets.add(socket);
       socket.once('close', () => this.#sshSockets.delete(socket));
+      coalesceWrites(socket);
       this.#ssh.injectSocket(socket);
     });
     this.#listener.on('error', (error) => {
