@@ -13,15 +13,21 @@
  * (data flowing from the target back to the client, as an HTTP response
  * does), new connections per second (connect, 1-byte request, 1-byte
  * answer, close; 8 at a time), and the gateway's RSS with 200 idle tunnels
- * (200 bastion connections, one forward each).
+ * (200 bastion connections, one forward each). The three paths are up at
+ * once and measured in turn within each run, so that a change in the
+ * machine's background load weighs on all of them alike. For each SSH path
+ * it also reports the CPU time its processes (and their children) used per
+ * MiB and per connection: on a shared two-core machine that is steadier
+ * than the rates, which move with whatever else runs.
  *
  * Environment: BENCH_CIPHER, BENCH_STREAM_MIB (256), BENCH_RUNS (3),
  * BENCH_RATE_SECONDS (3), BENCH_TUNNELS (200), BENCH_GATEWAY_NODE_FLAGS
  * (space-separated Node flags for the gateway process, e.g.
- * `--max-semi-space-size=1`, to compare memory settings).
+ * `--max-semi-space-size=1`, to compare memory settings), BENCH_PARTS
+ * (comma-separated subset of `direct,ours,openssh,memory`; default all).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +42,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 3);
 const TUNNELS = Number(process.env.BENCH_TUNNELS ?? 200);
 const GATEWAY_FLAGS = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'direct,ours,openssh,memory').split(',').map((part) => part.trim()));
 const STREAMS = 8;
 const RATE_CONCURRENCY = 8;
 const SSHD = '/usr/sbin/sshd';
@@ -113,10 +120,16 @@ function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv,
 
 const stop = (child: ChildProcess): Promise<void> => stopProcessGroup(child);
 
-function rssMiB(pid: number): number {
+/** The process ids of children started by {@link start}. */
+function processesOf(...started: ChildProcess[]): number[] {
+  return started.map((child) => child.pid ?? 0).filter((pid) => pid > 0);
+}
+
+/** Resident memory of a process in MiB: all of it, and the anonymous part (without the pages of the `node` binary and libraries mapped from disk). */
+function rssMiB(pid: number): { total: number; anon: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kib / 1024;
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { total: kib('VmRSS') / 1024, anon: kib('RssAnon') / 1024 };
 }
 
 // --- target servers ---------------------------------------------------------
@@ -200,7 +213,7 @@ function ping(port: number): Promise<void> {
   });
 }
 
-async function connectionRate(port: number, seconds: number): Promise<number> {
+async function connectionRate(port: number, seconds: number): Promise<{ perSecond: number; count: number }> {
   const deadline = Date.now() + seconds * 1000;
   let done = 0;
   let failed = 0;
@@ -219,7 +232,7 @@ async function connectionRate(port: number, seconds: number): Promise<number> {
   );
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   if (failed > 0) log(`  (${failed} failed connections on port ${port})`);
-  return done / elapsed;
+  return { perSecond: done / elapsed, count: done };
 }
 
 function median(values: number[]): number {
@@ -232,21 +245,95 @@ interface PathResult {
   single: number[];
   multi: number[];
   rate: number[];
+  /** CPU milliseconds per MiB (throughput runs) and per connection, summed over the path's processes. */
+  singleCpu: number[];
+  multiCpu: number[];
+  rateCpu: number[];
 }
 
-async function measure(name: string, sourcePort: number, pingPort: number): Promise<PathResult> {
-  log(`- ${name}`);
-  await download(sourcePort, 16 * MiB); // warm-up
-  await connectionRate(pingPort, 0.5);
-  const result: PathResult = { single: [], multi: [], rate: [] };
-  for (let run = 0; run < RUNS; run++) {
-    result.single.push(await throughput(sourcePort, 1, STREAM_MIB));
-    result.multi.push(await throughput(sourcePort, STREAMS, STREAM_MIB));
-    result.rate.push(await connectionRate(pingPort, RATE_SECONDS));
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) used so far by the given processes and their live descendants (sshd forks per connection). */
+function treeCpuSeconds(roots: readonly number[]): number {
+  const procs = new Map<number, { parent: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command name: state ppid pgrp ... utime (14th field) stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    procs.set(Number(entry), { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
   }
-  const fmt = (values: number[]) => values.map((v) => v.toFixed(0)).join(' / ');
-  log(`  single stream MiB/s: ${fmt(result.single)}; ${STREAMS} streams MiB/s: ${fmt(result.multi)}; connections/s: ${fmt(result.rate)}`);
-  return result;
+  let ticks = 0;
+  for (const [pid, proc] of procs) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = procs.get(p)?.parent) {
+      if (roots.includes(p)) {
+        ticks += proc.ticks;
+        break;
+      }
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** Runs `work` and returns its result with the CPU seconds the process trees used meanwhile (0 without any). */
+async function withCpu<T>(roots: readonly number[], work: () => Promise<T>): Promise<[T, number]> {
+  const before = treeCpuSeconds(roots);
+  const result = await work();
+  return [result, roots.length === 0 ? 0 : treeCpuSeconds(roots) - before];
+}
+
+/** A path to the target servers: its two forwarded ports, and the processes whose CPU time (with their children's) is its cost. */
+interface Path {
+  name: string;
+  sourcePort: number;
+  pingPort: number;
+  /** The SSH processes; none for direct TCP. */
+  roots: readonly number[];
+  stop: () => Promise<void>;
+}
+
+/**
+ * Measures the paths interleaved (each run measures every path in turn), so
+ * that a change in the machine's background load weighs on all of them alike.
+ */
+async function measure(paths: readonly Path[]): Promise<Map<Path, PathResult>> {
+  const results = new Map<Path, PathResult>();
+  for (const path of paths) {
+    // Warm-up, so that the JIT and the heap sizes have settled before the first run.
+    await download(path.sourcePort, 128 * MiB);
+    await connectionRate(path.pingPort, 1);
+    results.set(path, { single: [], multi: [], rate: [], singleCpu: [], multiCpu: [], rateCpu: [] });
+  }
+  for (let run = 0; run < RUNS; run++) {
+    for (const path of paths) {
+      const result = results.get(path);
+      if (result === undefined) continue;
+      const { sourcePort, pingPort, roots } = path;
+      const [single, singleCpu] = await withCpu(roots, () => throughput(sourcePort, 1, STREAM_MIB));
+      result.single.push(single);
+      result.singleCpu.push((singleCpu * 1000) / STREAM_MIB);
+      const [multi, multiCpu] = await withCpu(roots, () => throughput(sourcePort, STREAMS, STREAM_MIB));
+      result.multi.push(multi);
+      result.multiCpu.push((multiCpu * 1000) / STREAM_MIB);
+      const [rate, rateCpu] = await withCpu(roots, () => connectionRate(pingPort, RATE_SECONDS));
+      result.rate.push(rate.perSecond);
+      result.rateCpu.push(rate.count > 0 ? (rateCpu * 1000) / rate.count : 0);
+    }
+  }
+  const fmt = (values: number[], digits = 0) => values.map((v) => v.toFixed(digits)).join(' / ');
+  for (const [path, result] of results) {
+    log(`- ${path.name}`);
+    log(`  single stream MiB/s: ${fmt(result.single)}; ${STREAMS} streams MiB/s: ${fmt(result.multi)}; connections/s: ${fmt(result.rate)}`);
+    if (path.roots.length > 0) {
+      log(`  CPU ms per MiB: ${fmt(result.singleCpu, 2)} (single), ${fmt(result.multiCpu, 2)} (${STREAMS} streams); CPU ms per connection: ${fmt(result.rateCpu, 3)}`);
+    }
+  }
+  return results;
 }
 
 // --- the SSH paths --------------------------------------------------------------
@@ -320,6 +407,107 @@ async function startSshd(hostKey: string, authorized: string): Promise<{ child: 
   return { child, port };
 }
 
+interface Setup {
+  sourcePort: number;
+  pingPort: number;
+  gatewayHost: { path: string; pub: string };
+  sshdHost: { path: string; pub: string };
+  client: { path: string; pub: string };
+  authorized: string;
+}
+
+/** Ours: the gateway and the bastion, each in its own process. */
+async function startOurs(s: Setup): Promise<Path> {
+  const gateway = await startGateway(s.gatewayHost.path, s.authorized);
+  const bastion = start(
+    process.execPath,
+    [join(binDir, 'bastion.js')],
+    {
+      ...process.env,
+      TUNNEL_BASTION_GATEWAY_HOST: '127.0.0.1',
+      TUNNEL_BASTION_GATEWAY_PORT: String(gateway.sshPort),
+      TUNNEL_BASTION_GATEWAY_HOST_KEY: `${s.gatewayHost.path}.pub`,
+      TUNNEL_BASTION_PRIVATE_KEY: s.client.path,
+      TUNNEL_BASTION_FORWARDS: `8080:${s.sourcePort},8081:${s.pingPort}`,
+      TUNNEL_CIPHERS: CIPHER,
+      TUNNEL_LOG_LEVEL: 'warn',
+    },
+  );
+  const oursSource = await until(() => gateway.allocated.get(8080), 'forward 8080');
+  const oursPing = await until(() => gateway.allocated.get(8081), 'forward 8081');
+  return {
+    name: 'ours (ssh2 gateway + ssh2 bastion)',
+    sourcePort: oursSource,
+    pingPort: oursPing,
+    roots: processesOf(gateway.child, bastion),
+    stop: async () => {
+      await stop(bastion);
+      await stop(gateway.child);
+    },
+  };
+}
+
+/** OpenSSH: sshd and ssh -R. */
+async function startOpenssh(s: Setup): Promise<Path> {
+  const sshd = await startSshd(s.sshdHost.path, s.authorized);
+  const knownHosts = join(work, 'known_hosts');
+  writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${s.sshdHost.pub.split(' ').slice(0, 2).join(' ')}\n`);
+  const fwdSource = await freePort();
+  const fwdPing = await freePort();
+  const ssh = start(
+    'ssh',
+    [
+      '-F', '/dev/null', '-N', '-p', String(sshd.port), '-i', s.client.path,
+      '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'ExitOnForwardFailure=yes',
+      '-c', CIPHER,
+      '-R', `127.0.0.1:${fwdSource}:127.0.0.1:${s.sourcePort}`, '-R', `127.0.0.1:${fwdPing}:127.0.0.1:${s.pingPort}`,
+      `${userInfo().username}@127.0.0.1`,
+    ],
+    process.env,
+  );
+  await until(async () => ((await isListening(fwdSource)) && (await isListening(fwdPing)) ? true : undefined), 'ssh -R forwards');
+  return {
+    name: 'OpenSSH (sshd + ssh -R)',
+    sourcePort: fwdSource,
+    pingPort: fwdPing,
+    roots: processesOf(sshd.child, ssh),
+    stop: async () => {
+      await stop(ssh);
+      await stop(sshd.child);
+    },
+  };
+}
+
+/** Gateway RSS in MiB: idle, then with TUNNELS idle tunnels (one bastion connection each). */
+async function measureMemory(s: Setup): Promise<{ empty: ReturnType<typeof rssMiB>; tunnels: ReturnType<typeof rssMiB> }> {
+  const idleGateway = await startGateway(s.gatewayHost.path, s.authorized);
+  const pid = idleGateway.child.pid ?? 0;
+  await sleep(1_000);
+  const empty = rssMiB(pid);
+  const bastions: Bastion[] = [];
+  for (let i = 0; i < TUNNELS; i++) {
+    const b = Bastion.fromConfig({
+      host: '127.0.0.1',
+      port: idleGateway.sshPort,
+      labels: { pod: `pod-${i}` },
+      privateKey: readFileSync(s.client.path, 'utf8'),
+      hostKeys: s.gatewayHost.pub,
+      forwards: [{ bindPort: 8080, targetPort: s.sourcePort }],
+    });
+    b.start();
+    bastions.push(b);
+    if (i % 20 === 19) await until(() => (idleGateway.count() > i - 5 ? true : undefined), 'tunnels', 60_000);
+  }
+  await until(() => (idleGateway.count() >= TUNNELS ? true : undefined), `${TUNNELS} tunnels`, 60_000);
+  await sleep(3_000);
+  const tunnels = rssMiB(pid);
+  const sample = [...idleGateway.allocated.values()][0];
+  if (sample !== undefined) await download(sample, MiB); // the tunnels are live, not just listed
+  await Promise.all(bastions.map((b) => b.stop()));
+  await stop(idleGateway.child);
+  return { empty, tunnels };
+}
+
 async function main(): Promise<void> {
   // `ssh -V` writes its version to stderr.
   const opensshVersion = spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim();
@@ -329,102 +517,52 @@ async function main(): Promise<void> {
 
   const source = await startSource();
   const pingServer = await startPing();
-  const sourcePort = (source.address() as AddressInfo).port;
-  const pingPort = (pingServer.address() as AddressInfo).port;
-
-  const gatewayHost = keygen('gateway_host');
-  const sshdHost = keygen('sshd_host');
   const client = keygen('bastion');
-  const authorized = join(work, 'authorized_keys');
-  writeFileSync(authorized, `${client.pub}\n`);
+  const setup: Setup = {
+    sourcePort: (source.address() as AddressInfo).port,
+    pingPort: (pingServer.address() as AddressInfo).port,
+    gatewayHost: keygen('gateway_host'),
+    sshdHost: keygen('sshd_host'),
+    client,
+    authorized: join(work, 'authorized_keys'),
+  };
+  writeFileSync(setup.authorized, `${client.pub}\n`);
 
-  const direct = await measure('direct TCP (floor)', sourcePort, pingPort);
-
-  // Ours: gateway and bastion processes.
-  const gateway = await startGateway(gatewayHost.path, authorized);
-  const bastion = start(
-    process.execPath,
-    [join(binDir, 'bastion.js')],
-    {
-      ...process.env,
-      TUNNEL_BASTION_GATEWAY_HOST: '127.0.0.1',
-      TUNNEL_BASTION_GATEWAY_PORT: String(gateway.sshPort),
-      TUNNEL_BASTION_GATEWAY_HOST_KEY: `${gatewayHost.path}.pub`,
-      TUNNEL_BASTION_PRIVATE_KEY: client.path,
-      TUNNEL_BASTION_FORWARDS: `8080:${sourcePort},8081:${pingPort}`,
-      TUNNEL_CIPHERS: CIPHER,
-      TUNNEL_LOG_LEVEL: 'warn',
-    },
-  );
-  const oursSource = await until(() => gateway.allocated.get(8080), 'forward 8080');
-  const oursPing = await until(() => gateway.allocated.get(8081), 'forward 8081');
-  const ours = await measure('ours (ssh2 gateway + ssh2 bastion)', oursSource, oursPing);
-  await stop(bastion);
-  await stop(gateway.child);
-
-  // OpenSSH: sshd and ssh -R.
-  const sshd = await startSshd(sshdHost.path, authorized);
-  const knownHosts = join(work, 'known_hosts');
-  writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${sshdHost.pub.split(' ').slice(0, 2).join(' ')}\n`);
-  const fwdSource = await freePort();
-  const fwdPing = await freePort();
-  const ssh = start(
-    'ssh',
-    [
-      '-F', '/dev/null', '-N', '-p', String(sshd.port), '-i', client.path,
-      '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'ExitOnForwardFailure=yes',
-      '-c', CIPHER,
-      '-R', `127.0.0.1:${fwdSource}:127.0.0.1:${sourcePort}`, '-R', `127.0.0.1:${fwdPing}:127.0.0.1:${pingPort}`,
-      `${userInfo().username}@127.0.0.1`,
-    ],
-    process.env,
-  );
-  await until(async () => ((await isListening(fwdSource)) && (await isListening(fwdPing)) ? true : undefined), 'ssh -R forwards');
-  const openssh = await measure('OpenSSH (sshd + ssh -R)', fwdSource, fwdPing);
-  await stop(ssh);
-  await stop(sshd.child);
-
-  // Gateway memory: idle, then with TUNNELS idle tunnels (one bastion connection each).
-  const idleGateway = await startGateway(gatewayHost.path, authorized);
-  const pid = idleGateway.child.pid ?? 0;
-  await sleep(1_000);
-  const rssEmpty = rssMiB(pid);
-  const bastions: Bastion[] = [];
-  for (let i = 0; i < TUNNELS; i++) {
-    const b = Bastion.fromConfig({
-      host: '127.0.0.1',
-      port: idleGateway.sshPort,
-      labels: { pod: `pod-${i}` },
-      privateKey: readFileSync(client.path, 'utf8'),
-      hostKeys: gatewayHost.pub,
-      forwards: [{ bindPort: 8080, targetPort: sourcePort }],
-    });
-    b.start();
-    bastions.push(b);
-    if (i % 20 === 19) await until(() => (idleGateway.count() > i - 5 ? true : undefined), 'tunnels', 60_000);
-  }
-  await until(() => (idleGateway.count() >= TUNNELS ? true : undefined), `${TUNNELS} tunnels`, 60_000);
-  await sleep(3_000);
-  const rssTunnels = rssMiB(pid);
-  const sample = [...idleGateway.allocated.values()][0];
-  if (sample !== undefined) await download(sample, MiB); // the tunnels are live, not just listed
-  await Promise.all(bastions.map((b) => b.stop()));
-  await stop(idleGateway.child);
+  const directPath: Path | undefined = PARTS.has('direct')
+    ? { name: 'direct TCP (floor)', sourcePort: setup.sourcePort, pingPort: setup.pingPort, roots: [], stop: () => Promise.resolve() }
+    : undefined;
+  const oursPath = PARTS.has('ours') ? await startOurs(setup) : undefined;
+  const opensshPath = PARTS.has('openssh') ? await startOpenssh(setup) : undefined;
+  const paths = [directPath, oursPath, opensshPath].filter((path) => path !== undefined);
+  const results = await measure(paths);
+  for (const path of paths) await path.stop();
+  const direct = directPath && results.get(directPath);
+  const ours = oursPath && results.get(oursPath);
+  const openssh = opensshPath && results.get(opensshPath);
+  const memory = PARTS.has('memory') ? await measureMemory(setup) : undefined;
   source.close();
   pingServer.close();
 
+  const cpu = (values: number[], digits: number) => (values.length > 0 && median(values) > 0 ? median(values).toFixed(digits) : '-');
   const row = (name: string, r: PathResult) =>
-    `| ${name} | ${median(r.single).toFixed(0)} | ${median(r.multi).toFixed(0)} | ${median(r.rate).toFixed(0)} |`;
+    `| ${name} | ${median(r.single).toFixed(0)} | ${median(r.multi).toFixed(0)} | ${median(r.rate).toFixed(0)} | ${cpu(r.singleCpu, 2)} | ${cpu(r.multiCpu, 2)} | ${cpu(r.rateCpu, 3)} |`;
   log('');
-  log(`| path | single stream MiB/s | ${STREAMS} streams MiB/s | new connections/s |`);
-  log('|---|---|---|---|');
-  log(row('direct TCP (floor)', direct));
-  log(row(`ours, ssh2 (${CIPHER})`, ours));
-  log(row(`OpenSSH sshd + ssh -R (${CIPHER})`, openssh));
+  log(`| path | single stream MiB/s | ${STREAMS} streams MiB/s | new connections/s | CPU ms/MiB, single | CPU ms/MiB, ${STREAMS} streams | CPU ms/connection |`);
+  log('|---|---|---|---|---|---|---|');
+  if (direct !== undefined) log(row('direct TCP (floor)', direct));
+  if (ours !== undefined) log(row(`ours, ssh2 (${CIPHER})`, ours));
+  if (openssh !== undefined) log(row(`OpenSSH sshd + ssh -R (${CIPHER})`, openssh));
   const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
   log('');
-  log(`ours / OpenSSH: single stream ${ratio(ours.single, openssh.single)}x, ${STREAMS} streams ${ratio(ours.multi, openssh.multi)}x, connections/s ${ratio(ours.rate, openssh.rate)}x`);
-  log(`gateway RSS: ${rssEmpty.toFixed(1)} MiB with no tunnel, ${rssTunnels.toFixed(1)} MiB with ${TUNNELS} idle tunnels (${TUNNELS} SSH connections)`);
+  if (ours !== undefined && openssh !== undefined) {
+    log(`ours / OpenSSH: single stream ${ratio(ours.single, openssh.single)}x, ${STREAMS} streams ${ratio(ours.multi, openssh.multi)}x, connections/s ${ratio(ours.rate, openssh.rate)}x`);
+    log(`CPU cost, ours / OpenSSH: per MiB ${ratio(ours.singleCpu, openssh.singleCpu)}x (single), ${ratio(ours.multiCpu, openssh.multiCpu)}x (${STREAMS} streams), per connection ${ratio(ours.rateCpu, openssh.rateCpu)}x`);
+  }
+  if (memory !== undefined) {
+    const { empty, tunnels } = memory;
+    log(`gateway RSS: ${empty.total.toFixed(1)} MiB with no tunnel, ${tunnels.total.toFixed(1)} MiB with ${TUNNELS} idle tunnels (${TUNNELS} SSH connections)`);
+    log(`  of which anonymous (not mapped from files such as the node binary): ${empty.anon.toFixed(1)} MiB and ${tunnels.anon.toFixed(1)} MiB`);
+  }
 }
 
 async function cleanup(): Promise<void> {
