@@ -26,6 +26,12 @@ ENV PNPM_HOME=/pnpm \
     NX_DAEMON=false \
     NX_NO_CLOUD=true
 RUN corepack enable && corepack prepare pnpm@10.34.8 --activate
+# ssh2's optional native crypto binding (about twice the throughput) is built
+# by node-gyp at install time, against this Node's own headers.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local
 WORKDIR /src
 # Dependencies first (cached while the lockfile does not change).
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./

@@ -97,13 +97,14 @@ export async function socketPid(filter: string, listening: boolean): Promise<num
 }
 
 /** What the host sees of a process: ids, effective capabilities, argv, whether its root is read-only. */
-export async function processView(pid: number): Promise<{ uid: string[]; gid: string[]; capEff: string; argv: string[]; rootReadOnly: boolean }> {
+export async function processView(pid: number): Promise<{ pid: number; uid: string[]; gid: string[]; capEff: string; argv: string[]; rootReadOnly: boolean }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const field = (name: string): string => new RegExp(`^${name}:\\s+(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
   const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
   const mountinfo = await readFile(`/proc/${pid}/mountinfo`, 'utf8');
   const root = mountinfo.split('\n').find((line) => line.split(' ')[4] === '/');
   return {
+    pid,
     uid: field('Uid').split(/\s+/),
     gid: field('Gid').split(/\s+/),
     capEff: field('CapEff'),

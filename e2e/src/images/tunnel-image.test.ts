@@ -186,6 +186,8 @@ describe('tunnel image (docker/tunnel.Dockerfile contents)', () => {
     const bastionProc = await processView(await socketPid(`dport = :${sshPort}`, false));
     expect(bastionProc.argv).toEqual(['node', '--max-semi-space-size=4', 'dist/bin/bastion.js']);
     for (const proc of [gatewayProc, bastionProc]) {
+      // ssh2's native crypto binding is in the image and loaded (it falls back to slower JS-driven crypto silently otherwise).
+      expect(await readFile(`/proc/${String(proc.pid)}/maps`, 'utf8')).toContain('sshcrypto.node');
       expect(proc.uid).toEqual(['65532', '65532', '65532', '65532']);
       expect(proc.capEff).toBe('0000000000000000');
       expect(proc.rootReadOnly).toBe(true);
