@@ -21,8 +21,8 @@ const BASTION_UID = 65532;
 
 /** Requests for the sidecar (and its limits when the pod's QoS class is Guaranteed, which it must keep). */
 const BASTION_CPU = '10m';
-const BASTION_MEMORY_REQUEST = '32Mi';
-const BASTION_MEMORY_LIMIT = '96Mi';
+const BASTION_MEMORY_REQUEST = '64Mi';
+const BASTION_MEMORY_LIMIT = '192Mi';
 
 /** A container port the tunnel cannot carry. */
 export interface IgnoredPort {
