@@ -273,7 +273,12 @@ export class ServicePublisher {
   }
 
   async #expire(entry: Entry, service: PublishedService): Promise<void> {
-    if (this.#closed || entry.tunnels.size > 0 || entry.running) return;
+    if (this.#closed || entry.tunnels.size > 0) return;
+    if (entry.running) {
+      // A sync is under way (a slow API): look again once it is done.
+      this.#later(entry, this.#options.retryInitialMs, () => { void this.#expire(entry, service); });
+      return;
+    }
     entry.running = true;
     try {
       await this.#api.delete('Service', service.namespace, service.name);
