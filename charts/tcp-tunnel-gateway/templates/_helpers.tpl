@@ -195,8 +195,13 @@ README maps each value to its variable). The Kubernetes API settings
 - apiGroups: [""]
   resources: [services]
   verbs: [get, list, create, patch, delete]
-# Its endpoints: this pod's IP and the allocated forward ports.
+# Its endpoints: this pod's IP and the allocated forward ports (applied
+# server-side, deleted with the Service; never read back).
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
-  verbs: [get, list, create, patch, delete]
+  verbs: [create, patch, delete]
+# A Warning event on an offloaded pod whose UDP/SCTP ports the tunnel cannot carry.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
 {{- end }}

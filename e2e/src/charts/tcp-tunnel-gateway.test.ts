@@ -39,7 +39,8 @@ const KUBE_DEFAULTS = ['TUNNEL_GATEWAY_KUBE_API_URL', 'TUNNEL_GATEWAY_KUBE_CA_FI
 const GRANTED: Record<string, string[]> = {
   '/pods': ['get'],
   '/services': ['create', 'delete', 'get', 'list', 'patch'],
-  'discovery.k8s.io/endpointslices': ['create', 'delete', 'get', 'list', 'patch'],
+  'discovery.k8s.io/endpointslices': ['create', 'delete', 'patch'],
+  '/events': ['create'],
 };
 const EVERY_VERB = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 
@@ -275,7 +276,7 @@ describe("the gateway's environment", () => {
 // =====================================================================================
 
 describe('RBAC', () => {
-  it('existing-secrets-values.yaml: one ClusterRole, bound to the ServiceAccount, granting exactly get pods and get, list, create, patch, delete services and endpointslices', async () => {
+  it('existing-secrets-values.yaml: one ClusterRole, bound to the ServiceAccount, granting exactly get pods, get, list, create, patch, delete services, create, patch, delete endpointslices and create events', async () => {
     const objects = await render('existing-secrets-values.yaml');
     const role = objectOf(objects, 'ClusterRole') as KubeObject & { rules: PolicyRule[] };
     expect(grants(role.rules)).toEqual(GRANTED);
@@ -333,9 +334,10 @@ describe('RBAC', () => {
     ['/pods', 'pods'],
     ['/services', 'services'],
     ['discovery.k8s.io/endpointslices', 'endpointslices.discovery.k8s.io'],
+    ['/events', 'events'],
   ];
 
-  /** Every verb on the three resources in `where`: what the authorizer answers, next to what the chart means to grant. */
+  /** Every verb on the four resources in `where`: what the authorizer answers, next to what the chart means to grant. */
   async function everyVerb(serviceAccount: string, where: string): Promise<{ what: string; allowed: boolean; granted: boolean }[]> {
     const checks = resources.flatMap(([key, resource]) =>
       EVERY_VERB.map(async (verb) => ({

@@ -178,7 +178,7 @@ describe('POST /create with tcp_tunnel.enabled, read back from the remote API se
       TUNNEL_BASTION_GATEWAY_PORT: '30222',
       TUNNEL_BASTION_GATEWAY_HOST_KEY: { name: secretName, key: TUNNEL_SECRET_HOST_KEY },
       TUNNEL_BASTION_PRIVATE_KEY: { name: secretName, key: TUNNEL_SECRET_PRIVATE_KEY },
-      TUNNEL_BASTION_LABELS: `namespace=${pod.metadata.namespace},pod=shop,uid=${uid}`,
+      TUNNEL_BASTION_LABELS: `namespace=${pod.metadata.namespace},pod=shop,uid=${uid},ignored-ports=8125/UDP`,
       TUNNEL_BASTION_FORWARDS: '8080',
       TUNNEL_BASTION_TARGET_HOST: '127.0.0.1',
     });

@@ -179,14 +179,30 @@ describe('microservice offloading through the tunnel', () => {
     await expect(fetchFromClient(a.address, a.port)).resolves.toBe('hello-from-web-a');
   }, 240_000);
 
-  it('publishes every port of a pod with two ports', async () => {
-    await offload(httpPod(LOCAL_NS, 'duo', [{ port: 8080, name: 'http', body: 'duo-8080' }, { port: 9090, body: 'duo-9090' }]));
+  it('publishes every TCP port of a pod with two, and warns on the local pod about its UDP port', async () => {
+    await offload(httpPod(LOCAL_NS, 'duo', [{ port: 8080, name: 'http', body: 'duo-8080' }, { port: 9090, body: 'duo-9090' }], [8125]));
 
     const names = ['http', 'tcp-9090'];
     const first = await endpoint('duo', 'http', names);
     const second = await endpoint('duo', 'tcp-9090', names);
     await expect(eventually('duo:8080 answers', () => fetchFromClient(first.address, first.port), 30_000)).resolves.toBe('duo-8080');
     await expect(fetchFromClient(second.address, second.port)).resolves.toBe('duo-9090');
+
+    const selector = encodeURIComponent('involvedObject.name=duo,reason=PortsNotTunnelled');
+    const events = await eventually('the Warning event on the local pod', async () => {
+      const list = await local.kube.ok<{ items: { type: string; message: string; involvedObject: { uid: string } }[] }>(
+        'GET',
+        `/api/v1/namespaces/${LOCAL_NS}/events?fieldSelector=${selector}`,
+      );
+      return list.items.length > 0 ? list.items : undefined;
+    }, 30_000);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'Warning',
+        message: 'Ports 8125/UDP are not reachable through Service duo: the TCP tunnel carries TCP only',
+        involvedObject: expect.objectContaining({ uid: offloadedPod('duo').metadata.uid }),
+      }),
+    ]);
   }, 240_000);
 
   it('recovers from a gateway restart in the middle of traffic: bastions are back within 5 s', async () => {

@@ -199,8 +199,16 @@ export interface LocalPod {
   spec: Record<string, unknown>;
 }
 
-/** An HTTP microservice pod on the virtual node: busybox `httpd` answering `body` on each port. */
-export function httpPod(namespace: string, name: string, ports: readonly { port: number; name?: string; body: string }[]): LocalPod {
+/**
+ * An HTTP microservice pod on the virtual node: busybox `httpd` answering
+ * `body` on each port; `udpPorts` are declared (as UDP) but not served.
+ */
+export function httpPod(
+  namespace: string,
+  name: string,
+  ports: readonly { port: number; name?: string; body: string }[],
+  udpPorts: readonly number[] = [],
+): LocalPod {
   const serve = ports
     .map(({ port, body }) => {
       const root = `/tmp/www${String(port)}`;
@@ -226,7 +234,10 @@ export function httpPod(namespace: string, name: string, ports: readonly { port:
           image: 'busybox:1.36',
           imagePullPolicy: 'IfNotPresent',
           command: ['sh', '-c', `trap "exit 0" TERM; ${serve} wait`],
-          ports: ports.map((p) => ({ containerPort: p.port, protocol: 'TCP', ...(p.name === undefined ? {} : { name: p.name }) })),
+          ports: [
+            ...ports.map((p) => ({ containerPort: p.port, protocol: 'TCP', ...(p.name === undefined ? {} : { name: p.name }) })),
+            ...udpPorts.map((port) => ({ containerPort: port, protocol: 'UDP' })),
+          ],
         },
       ],
     },

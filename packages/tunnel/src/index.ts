@@ -36,7 +36,7 @@ export type { BackoffPolicy } from './bastion/backoff.js';
 export { decodeInlineKey, fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, parsePublicKeys, publicKeyLine } from './keys.js';
 export type { AuthorizedKey } from './keys.js';
 export { formatLabels, parseLabels } from './labels.js';
-export { MIN_POD_KEY_SECRET_BYTES, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
+export { IGNORED_PORTS_LABEL, MIN_POD_KEY_SECRET_BYTES, bastionLabels, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
 export type { PodIdentity, PodKey } from './pod-keys.js';
 export { SUPPORTED_CIPHERS } from './ciphers.js';
 export type { SupportedCipher } from './ciphers.js';

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parsePrivateKey, parsePublicKey } from './keys.js';
-import { parseLabels } from './labels.js';
-import { derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
+import { formatLabels, parseLabels } from './labels.js';
+import { bastionLabels, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
 import { tempDir } from './__tests__/helpers.js';
 
 const dir = tempDir();
@@ -64,6 +64,13 @@ describe('pod identity in the user name', () => {
   it('round-trips through the SSH user name', () => {
     expect(podIdentityOf(parseLabels(podUsername(web)))).toEqual(web);
     expect(podLabels(web)).toEqual({ namespace: 'shop', pod: 'web', uid: web.uid });
+  });
+
+  it('carries the ports that are not tunnelled next to the identity, which stays the same', () => {
+    const labels = bastionLabels(web, ['8125/UDP', '53/SCTP']);
+    expect(labels).toEqual({ ...podLabels(web), 'ignored-ports': '8125/UDP 53/SCTP' });
+    expect(podIdentityOf(parseLabels(formatLabels(labels)))).toEqual(web);
+    expect(bastionLabels(web)).toEqual(podLabels(web));
   });
 
   it('is absent when a part is missing or empty', () => {

@@ -47,6 +47,19 @@ export function podUsername(pod: PodIdentity): string {
   return formatLabels(podLabels(pod));
 }
 
+/** Label naming the container ports the tunnel does not carry, space-separated (`8125/UDP 53/UDP`). */
+export const IGNORED_PORTS_LABEL = 'ignored-ports';
+
+/**
+ * The labels of a bastion of `pod` (its `TUNNEL_BASTION_LABELS`): the pod's
+ * identity, plus {@link IGNORED_PORTS_LABEL} when some of its ports are not
+ * tunnelled, for the gateway to record a Warning event on the local pod.
+ * Only the identity is bound to a derived key.
+ */
+export function bastionLabels(pod: PodIdentity, ignoredPorts: readonly string[] = []): Labels {
+  return { ...podLabels(pod), ...(ignoredPorts.length === 0 ? {} : { [IGNORED_PORTS_LABEL]: ignoredPorts.join(' ') }) };
+}
+
 /** The pod named by labels carrying `namespace`, `pod` and `uid` (see {@link podLabels}), or undefined. */
 export function podIdentityOf(labels: Labels): PodIdentity | undefined {
   const { namespace, pod, uid } = labels;

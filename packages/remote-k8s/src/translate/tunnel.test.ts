@@ -167,6 +167,14 @@ describe('planTunnel', () => {
     ]);
   });
 
+  it('tells the bastion which ports are not tunnelled, so that the gateway can warn on the local pod', () => {
+    const result = plan({
+      containers: [{ name: 'app', image: 'app:1', ports: [{ containerPort: 8080 }, { containerPort: 8125, protocol: 'UDP' }] }],
+    });
+    expect(env(result).TUNNEL_BASTION_LABELS).toBe(`namespace=team-a,pod=web,uid=${UID},ignored-ports=8125/UDP`);
+    expect(env(result).TUNNEL_BASTION_FORWARDS).toBe('8080');
+  });
+
   it('warns that an opt-out value other than "false" keeps the pod tunnelled', () => {
     const result = plan(web, perPod, { 'interlink.io/tcp-tunnel': 'disabled' });
     expect(result.sidecar).toBeDefined();

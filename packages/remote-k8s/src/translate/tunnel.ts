@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { V1Container, V1EnvVar, V1PodSpec, V1ResourceRequirements, V1Secret } from '@kubernetes/client-node';
 import { InputError } from '@interlink-k8s/protocol';
 import type { Pod } from '@interlink-k8s/protocol';
-import { derivePodKey, podUsername, type PodIdentity } from '@interlink-k8s/tunnel/pod-keys';
+import { bastionLabels, derivePodKey, type PodIdentity } from '@interlink-k8s/tunnel/pod-keys';
 import { tryParseQuantity } from '../reconcile/quantity.js';
 import { TCP_TUNNEL_ANNOTATION, TCP_TUNNEL_IGNORED_PORTS_ANNOTATION, podObjectLabels, sourceAnnotations } from './labels.js';
 import { remoteTunnelSecretName } from './names.js';
@@ -159,7 +159,13 @@ export function planTunnel(local: Pod, spec: Manifest<V1PodSpec>, target: Tunnel
     { name: 'TUNNEL_BASTION_GATEWAY_PORT', value: String(options.gatewayPort) },
     fromSecret('TUNNEL_BASTION_GATEWAY_HOST_KEY', TUNNEL_SECRET_HOST_KEY),
     fromSecret('TUNNEL_BASTION_PRIVATE_KEY', TUNNEL_SECRET_PRIVATE_KEY),
-    { name: 'TUNNEL_BASTION_LABELS', value: podUsername(identity) },
+    // `key=value,...` as the bastion reads it (it encodes them into its SSH user name).
+    {
+      name: 'TUNNEL_BASTION_LABELS',
+      value: Object.entries(bastionLabels(identity, ports.ignored.map((p) => `${p.port}/${p.protocol}`)))
+        .map(([key, value]) => `${key}=${value}`)
+        .join(','),
+    },
     { name: 'TUNNEL_BASTION_FORWARDS', value: ports.tcp.join(',') },
     { name: 'TUNNEL_BASTION_TARGET_HOST', value: '127.0.0.1' },
   ];

@@ -1,6 +1,7 @@
 import { request } from 'node:https';
 import { TunnelError } from '../errors.js';
 import { MANAGED_BY_LABEL, PUBLISHER_NAME, SOURCE_POD_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type DeclaredPort } from './manifests.js';
+import type { PodIdentity } from '../pod-keys.js';
 import type { LocalClusterApi, LocalPod, PublishedService } from './publisher.js';
 
 /** A refusal or failure of the Kubernetes API, with its HTTP status and the API's own message. */
@@ -108,8 +109,25 @@ export class KubeRestClient implements LocalClusterApi {
     return found;
   }
 
+  async warn(pod: PodIdentity, reason: string, message: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.#call('POST', `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/events`, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, uid: pod.uid },
+      type: 'Warning',
+      reason,
+      message,
+      source: { component: PUBLISHER_NAME },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    }, false, 'application/json');
+  }
+
   /** One request; `undefined` for a 404 when `missingOk`. */
-  #call<T>(method: string, target: string, body?: unknown, missingOk = false): Promise<T | undefined> {
+  #call<T>(method: string, target: string, body?: unknown, missingOk = false, contentType = 'application/apply-patch+yaml'): Promise<T | undefined> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const url = new URL(target, this.#connection.server);
     return new Promise((resolve, reject) => {
@@ -122,7 +140,7 @@ export class KubeRestClient implements LocalClusterApi {
           headers: {
             authorization: `Bearer ${this.#connection.token().trim()}`,
             accept: 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': 'application/apply-patch+yaml', 'content-length': payload.length }),
+            ...(payload === undefined ? {} : { 'content-type': contentType, 'content-length': payload.length }),
           },
         },
         (res) => {

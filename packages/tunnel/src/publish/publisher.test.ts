@@ -50,6 +50,14 @@ class FakeCluster implements LocalClusterApi {
     );
   }
 
+  readonly warnings: string[] = [];
+
+  warn(pod: PodIdentity, reason: string, message: string) {
+    return this.#answer(`warn ${pod.namespace}/${pod.name}`, () => {
+      this.warnings.push(`${pod.namespace}/${pod.name} ${reason}: ${message}`);
+    });
+  }
+
   servicePorts(key: string): unknown {
     return (this.services.get(key)?.manifest?.spec as { ports: unknown } | undefined)?.ports;
   }
@@ -67,7 +75,14 @@ class FakeCluster implements LocalClusterApi {
 const web: PodIdentity = { namespace: 'shop', name: 'web', uid: 'u-web' };
 
 let nextConnection = 1;
-function forward(pod: PodIdentity | undefined, containerPort: number, allocatedPort: number, connectionId = `c${nextConnection++}`, verified = true): ForwardInfo {
+function forward(
+  pod: PodIdentity | undefined,
+  containerPort: number,
+  allocatedPort: number,
+  connectionId = `c${nextConnection++}`,
+  verified = true,
+  labels: Record<string, string> = {},
+): ForwardInfo {
   const identity: ClientIdentity | undefined = pod === undefined ? undefined : { pod, verified };
   return {
     connectionId,
@@ -78,7 +93,7 @@ function forward(pod: PodIdentity | undefined, containerPort: number, allocatedP
     requestedAddress: '0.0.0.0',
     requestedPort: containerPort,
     allocatedPort,
-    labels: {},
+    labels,
     ...(identity === undefined ? {} : { identity }),
   };
 }
@@ -185,6 +200,24 @@ describe('ServicePublisher', () => {
     const lenient = setUp({ verifiedOnly: false });
     lenient.publisher.forwardAdded(forward(web, 8080, 20001, 'shared', false));
     await waitFor(() => lenient.log.includes('published shop/web http:8080->20001'));
+  });
+
+  it('records one Warning event on the local pod for the ports its bastion says are not tunnelled', async () => {
+    const { cluster, publisher, log } = setUp();
+    const ignored = { 'ignored-ports': '8125/UDP 53/SCTP' };
+    publisher.forwardAdded(forward(web, 8080, 20001, 'c1', true, ignored));
+    await waitFor(() => cluster.warnings.length === 1);
+    publisher.forwardAdded(forward(web, 9090, 20002, 'c1', true, ignored));
+    await waitFor(() => log.includes('published shop/web http:8080->20001,tcp-9090:9090->20002'));
+
+    expect(cluster.warnings).toEqual(['shop/web PortsNotTunnelled: Ports 8125/UDP, 53/SCTP are not reachable through Service web: the TCP tunnel carries TCP only']);
+  });
+
+  it('records no event when every port is tunnelled', async () => {
+    const { cluster, publisher, log } = setUp();
+    publisher.forwardAdded(forward(web, 8080, 20001));
+    await waitFor(() => log.includes('published shop/web http:8080->20001'));
+    expect(cluster.warnings).toEqual([]);
   });
 
   it('leaves alone a Service of the same name it does not manage', async () => {

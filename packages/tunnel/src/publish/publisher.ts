@@ -1,5 +1,5 @@
 import type { ForwardInfo, ForwardRemovalReason } from '../gateway/types.js';
-import type { PodIdentity } from '../pod-keys.js';
+import { IGNORED_PORTS_LABEL, type PodIdentity } from '../pod-keys.js';
 import { endpointSliceManifest, namePorts, serviceManifest, serviceNameFor, type DeclaredPort, type PublishedPort } from './manifests.js';
 
 /** What the publisher needs to know of a local pod. */
@@ -32,7 +32,12 @@ export interface LocalClusterApi {
   delete(kind: 'Service' | 'EndpointSlice', namespace: string, name: string): Promise<void>;
   /** Every Service the gateway manages, in every namespace it may see. */
   listPublished(): Promise<PublishedService[]>;
+  /** Records a Warning event on the pod. */
+  warn(pod: PodIdentity, reason: string, message: string): Promise<void>;
 }
+
+/** Reason of the Warning event recorded on a local pod whose UDP/SCTP ports the tunnel does not carry. */
+export const PORTS_NOT_TUNNELLED_REASON = 'PortsNotTunnelled';
 
 /** Why a forward's pod got no Service. */
 export type SkipReason = 'unidentified' | 'unverified' | 'namespace-not-published' | 'pod-not-found' | 'name-taken';
@@ -80,6 +85,10 @@ interface Entry {
   serviceUid: string | undefined;
   /** Whether a Service of the gateway may exist for this pod. */
   published: boolean;
+  /** Ports the bastion reported as not tunnelled (`8125/UDP 53/UDP`); empty for none. */
+  ignoredPorts: string;
+  /** Whether the Warning event about them was recorded. */
+  warned: boolean;
   running: boolean;
   dirty: boolean;
   failures: number;
@@ -158,6 +167,7 @@ export class ServicePublisher {
       return;
     }
     const entry = this.#entry(pod);
+    entry.ignoredPorts = forward.labels[IGNORED_PORTS_LABEL] ?? '';
     entry.tunnels.set(`${forward.connectionId}:${forward.allocatedPort}`, {
       containerPort: forward.requestedPort,
       allocatedPort: forward.allocatedPort,
@@ -192,7 +202,18 @@ export class ServicePublisher {
     const key = podKey(pod);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
-      entry = { pod, tunnels: new Map(), serviceUid: undefined, published: false, running: false, dirty: false, failures: 0, timer: undefined };
+      entry = {
+        pod,
+        tunnels: new Map(),
+        serviceUid: undefined,
+        published: false,
+        ignoredPorts: '',
+        warned: false,
+        running: false,
+        dirty: false,
+        failures: 0,
+        timer: undefined,
+      };
       this.#entries.set(key, entry);
     }
     return entry;
@@ -270,6 +291,14 @@ export class ServicePublisher {
     entry.serviceUid = uid;
     await this.#api.apply(endpointSliceManifest(pod, { name, uid }, ports, this.#options.address));
     this.#events.onPublished?.(service, ports);
+    if (entry.ignoredPorts !== '' && !entry.warned) {
+      await this.#api.warn(
+        pod,
+        PORTS_NOT_TUNNELLED_REASON,
+        `Ports ${entry.ignoredPorts.split(/\s+/).join(', ')} are not reachable through Service ${name}: the TCP tunnel carries TCP only`,
+      );
+      entry.warned = true;
+    }
   }
 
   async #expire(entry: Entry, service: PublishedService): Promise<void> {
