@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -194,6 +195,18 @@ export class Kubectl {
   dryRunApply(manifest: string, namespace: string): Promise<ToolResult> {
     return this.tryRun(['apply', '--dry-run=server', '--validate=strict', '--namespace', namespace, '--filename=-'], manifest);
   }
+}
+
+/** The values files of a chart's `ci/` directory, sorted. */
+export function ciFiles(chart: string): string[] {
+  return readdirSync(join(CHARTS_DIR, chart, 'ci'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
+}
+
+/** The path of a values file of a chart's `ci/` directory. */
+export function ciPath(chart: string, file: string): string {
+  return join(CHARTS_DIR, chart, 'ci', file);
 }
 
 /** Creates `name` enforcing (and warning about) Pod Security "restricted", as the charts must pass. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,8 @@ import {
   CHARTS_DIR,
   Helm,
   Kubectl,
+  ciFiles,
+  ciPath,
   createRestrictedNamespace,
   helmBinary,
   installServiceMonitorCrd,
@@ -38,11 +40,6 @@ const CHARTS = [PLUGIN, RBAC, GATEWAY];
 const RELEASE = 'e2e';
 const FULLNAME = `${RELEASE}-${PLUGIN}`;
 
-const ciFiles = (chart: string): string[] =>
-  readdirSync(join(CHARTS_DIR, chart, 'ci'))
-    .filter((f) => f.endsWith('.yaml'))
-    .sort();
-const ciPath = (chart: string, file: string): string => join(CHARTS_DIR, chart, 'ci', file);
 
 let helm: Helm;
 let kubectl: Kubectl;

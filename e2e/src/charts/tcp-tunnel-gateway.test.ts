@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,8 @@ import {
   CHARTS_DIR,
   Helm,
   Kubectl,
+  ciFiles as chartCiFiles,
+  ciPath as chartCiPath,
   createRestrictedNamespace,
   helmBinary,
   installServiceMonitorCrd,
@@ -45,8 +47,8 @@ const GRANTED: Record<string, string[]> = {
 const EVERY_VERB = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 
 const run = promisify(execFile);
-const ciPath = (file: string): string => join(CHARTS_DIR, GATEWAY, 'ci', file);
-const ciFiles = readdirSync(join(CHARTS_DIR, GATEWAY, 'ci')).filter((f) => f.endsWith('.yaml')).sort();
+const ciPath = (file: string): string => chartCiPath(GATEWAY, file);
+const ciFiles = chartCiFiles(GATEWAY);
 
 /** The gateway's variables: the first column of the "Gateway" table of packages/tunnel/README.md. */
 function gatewayVariables(): string[] {
