@@ -67,21 +67,36 @@ export async function makeTunnelKeys(dir: string): Promise<TunnelKeys> {
 }
 
 /**
- * Applies the gateway's ServiceAccount and cluster-wide RBAC exactly as the
+ * Applies the gateway's ServiceAccount and RBAC exactly as the
  * `tcp-tunnel-gateway` chart renders them, in `namespace` of the local
- * cluster, and writes a token of that account and the cluster's CA to `dir`.
- * Resolves to the environment the gateway needs to reach the API with them.
+ * cluster — cluster-wide, or a Role per namespace of `publishIn` (the
+ * chart's `rbac.namespaces`) — and writes a token of that account and the
+ * cluster's CA to `dir`. Resolves to the environment the gateway needs to
+ * reach the API with them (and to publish only in `publishIn`).
  */
-export async function gatewayApiAccess(local: LocalCluster, namespace: string, dir: string): Promise<Record<string, string>> {
+export async function gatewayApiAccess(
+  local: LocalCluster,
+  namespace: string,
+  dir: string,
+  publishIn: readonly string[] = [],
+): Promise<Record<string, string>> {
   const rendered = await new Helm(helmBinary()).template('tcp-tunnel-gateway', {
     release: 'gw',
     namespace,
-    setJson: { hostKey: { privateKey: 'rendered-for-its-rbac-only' }, authorizedKeys: ['ssh-ed25519 AAAA rendered-for-its-rbac-only'] },
+    setJson: {
+      hostKey: { privateKey: 'rendered-for-its-rbac-only' },
+      authorizedKeys: ['ssh-ed25519 AAAA rendered-for-its-rbac-only'],
+      rbac: { namespaces: publishIn },
+    },
   });
   const kubectl = new Kubectl(kubectlBinary(), local.controlPlane.kubeconfigPath);
-  const rbac = (await kubectl.objects(rendered)).filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind));
-  if (rbac.length !== 3) throw new Error(`expected the chart's ServiceAccount, ClusterRole and ClusterRoleBinding, got ${rbac.map((o) => o.kind).join(', ')}`);
-  await kubectl.run(['apply', '--namespace', namespace, '--filename=-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+  const objects = await kubectl.objects(rendered);
+  const rbac = objects.filter((o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind));
+  const expected = publishIn.length === 0 ? 3 : 1 + 2 * publishIn.length;
+  if (rbac.length !== expected) throw new Error(`expected the chart's ServiceAccount and ${String(expected - 1)} RBAC objects, got ${rbac.map((o) => o.kind).join(', ')}`);
+  // Roles carry their own namespaces; the rest goes to the release's.
+  const placed = rbac.map((o) => (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding' || o.metadata.namespace !== undefined ? o : { ...o, metadata: { ...o.metadata, namespace } }));
+  await kubectl.run(['apply', '--filename=-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: placed }));
   const account = rbac.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? '';
   const token = await local.kube.ok<{ status: { token: string } }>('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${account}/token`, {
     apiVersion: 'authentication.k8s.io/v1',
@@ -91,6 +106,7 @@ export async function gatewayApiAccess(local: LocalCluster, namespace: string, d
   await writeFile(join(dir, 'gateway-token'), token.status.token);
   await writeFile(join(dir, 'local-ca.crt'), local.caPem);
   return {
+    ...(publishIn.length === 0 ? {} : { TUNNEL_GATEWAY_NAMESPACES: publishIn.join(',') }),
     TUNNEL_GATEWAY_KUBE_API_URL: local.controlPlane.apiServerUrl,
     TUNNEL_GATEWAY_KUBE_TOKEN_FILE: join(dir, 'gateway-token'),
     TUNNEL_GATEWAY_KUBE_CA_FILE: join(dir, 'local-ca.crt'),

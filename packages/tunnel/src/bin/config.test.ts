@@ -163,6 +163,8 @@ describe('loadGatewayConfig', () => {
     it.each([
       ['TUNNEL_GATEWAY_PUBLISH_SERVICES', 'yes', 'expected true or false'],
       ['TUNNEL_GATEWAY_ADVERTISE_ADDRESS', 'gateway.local', 'expected an IPv4 or IPv6 address'],
+      ['TUNNEL_GATEWAY_ADVERTISE_ADDRESS', '127.0.0.1', 'loopback and link-local addresses cannot be endpoints: give the pod IP'],
+      ['TUNNEL_GATEWAY_ADVERTISE_ADDRESS', 'fe80::1', 'loopback and link-local addresses cannot be endpoints: give the pod IP'],
       ['TUNNEL_GATEWAY_KUBE_API_URL', 'http://127.0.0.1:8080', 'expected an https:// URL'],
     ])('names %s when it is %j', (name, value, message) => {
       expect(problemsOf(() => loadGatewayConfig({ ...publishing, [name]: value }, readIfExists))).toEqual([`${name}: ${message}`]);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { BastionConfig, ForwardSpec } from '../bastion/bastion.js';
 import type { GatewayConfig } from '../gateway/gateway.js';
 import { parseAuthorizedKeys, parsePrivateKey, parsePublicKeys } from '../keys.js';
-import { ConfigError, bool, ciphers, envVar, host, integer, ipAddress, keyMaterial, logLevel, podKeySecret, port, portRange, readEnv, type Environment, type EnvVar, type FileReader } from './env.js';
+import { ConfigError, bool, ciphers, endpointAddress, envVar, host, integer, keyMaterial, logLevel, podKeySecret, port, portRange, readEnv, type Environment, type EnvVar, type FileReader } from './env.js';
 import { SUPPORTED_CIPHERS } from '../ciphers.js';
 import type { KubeConnection } from '../publish/kube-client.js';
 import { PUBLISHER_DEFAULTS, type PublisherOptions } from '../publish/publisher.js';
@@ -88,7 +88,7 @@ export function gatewayVariables(reader: FileReader) {
     }),
     advertiseAddress: envVar('TUNNEL_GATEWAY_ADVERTISE_ADDRESS', {
       description: 'The gateway\'s IP address as local clients reach it (the pod IP, from the downward API): the endpoint of every published Service. Required when publishing.',
-      schema: ipAddress().optional(),
+      schema: endpointAddress().optional(),
     }),
     namespaces: envVar('TUNNEL_GATEWAY_NAMESPACES', {
       description: 'Comma-separated namespaces the gateway publishes in (its RBAC is then per namespace); unset: all namespaces.',

@@ -73,6 +73,13 @@ export const bool = () => z.enum(['true', 'false'], { error: 'expected true or f
 /** An IPv4 or IPv6 address. */
 export const ipAddress = () => z.string().refine((text) => isIP(text) !== 0, { error: 'expected an IPv4 or IPv6 address' });
 
+/** Loopback and link-local addresses, which the API server refuses in EndpointSlices. */
+const NOT_AN_ENDPOINT = /^(127\.|169\.254\.|::1$|fe[89ab][0-9a-f]:)/i;
+
+/** An address other pods can reach and an EndpointSlice may hold: not loopback, not link-local. */
+export const endpointAddress = () =>
+  ipAddress().refine((text) => !NOT_AN_ENDPOINT.test(text), { error: 'loopback and link-local addresses cannot be endpoints: give the pod IP' });
+
 /** A TCP port; `allowZero` for "pick a free one". */
 export const port = (allowZero = false) => integer(allowZero ? 0 : 1, 65535);
 
