@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { Bastion, type ForwardReadyEvent } from './bastion/bastion.js';
+import { SUPPORTED_CIPHERS, type SupportedCipher } from './ciphers.js';
 import { ForwardRefusedError } from './errors.js';
 import { TunnelGateway, type GatewayConfig } from './gateway/gateway.js';
 import type { ForwardInfo, GatewayEvents } from './gateway/types.js';
@@ -33,7 +34,7 @@ describe('Bastion through TunnelGateway', () => {
     onForwardRemoved: (forward, reason) => void events.emit('removed', { forward, reason }),
   };
 
-  function bastion(forwards: { bindPort: number; targetPort: number }[], labels: Record<string, string> = { pod: 'web' }): Bastion {
+  function bastion(forwards: { bindPort: number; targetPort: number }[], labels: Record<string, string> = { pod: 'web' }, ciphers?: readonly SupportedCipher[]): Bastion {
     const created = Bastion.fromConfig({
       host: '127.0.0.1',
       port: gateway.address?.port ?? 0,
@@ -41,6 +42,7 @@ describe('Bastion through TunnelGateway', () => {
       privateKey: bastionKey.privateText,
       hostKeys: hostKey.publicLine,
       forwards,
+      ...(ciphers === undefined ? {} : { ciphers }),
       keepaliveIntervalMs: 1_000,
       backoff: { initialMs: 100, maxMs: 1_000, multiplier: 2, jitter: 0.5 },
     });
@@ -106,6 +108,16 @@ describe('Bastion through TunnelGateway', () => {
     expect(answer).toBe(digestOf(payload));
     await waitFor(() => gateway.stats().activeStreams === 0, 5_000, 'the stream to be cleaned up');
     expect(gateway.stats().bytesIn).toBeGreaterThanOrEqual(payload.length);
+  });
+
+  // Each cipher the configuration accepts really works, whichever implementation ssh2 picks for it (binding or JavaScript).
+  it.each(SUPPORTED_CIPHERS)('keeps 1 MiB intact with %s only', async (cipher) => {
+    const added = nextEvent<ForwardInfo>(events, 'added');
+    bastion([{ bindPort: 9001, targetPort: digest.port }], { pod: 'web' }, [cipher]).start();
+    const { allocatedPort } = await added;
+    const payload = randomBytes(1024 * 1024);
+
+    await expect(sendAndHalfClose(allocatedPort, payload)).resolves.toBe(digestOf(payload));
   });
 
   it('delivers a whole response to a slow reader that half-closed first', async () => {
