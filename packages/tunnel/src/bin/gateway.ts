@@ -14,7 +14,7 @@ import type { GatewayEvents } from '../gateway/types.js';
 import { KubeRestClient } from '../publish/kube-client.js';
 import { ServicePublisher, type PublisherEvents } from '../publish/publisher.js';
 import { loadGatewayConfig, type PublishConfig } from './config.js';
-import { createGatewayRegistry, startHttp } from './metrics.js';
+import { createGatewayMetrics, startHttp } from './metrics.js';
 import { createLogger, readIfExists, reportStartFailure, shutdownOnSignals } from './runtime.js';
 
 function logEvents(logger: Logger, publisher: ServicePublisher | undefined): GatewayEvents {
@@ -79,8 +79,8 @@ async function main(): Promise<void> {
     logger.error({ event: 'publishFailed', err: error }, 'could not list the Services published earlier; they stay until their pods go');
   });
   const ssh = await gateway.listen();
-  const registry = createGatewayRegistry(() => ({ ...gateway.stats(), publishedServices: publisher?.size ?? 0, publishErrorsTotal: counts.publishErrors }));
-  const http = await startHttp(config.http, registry, () => gateway.listening);
+  const metrics = createGatewayMetrics(() => ({ ...gateway.stats(), publishedServices: publisher?.size ?? 0, publishErrorsTotal: counts.publishErrors }));
+  const http = await startHttp(config.http, metrics, () => gateway.listening);
   logger.info(
     { event: 'listening', ssh: { host: ssh.address, port: ssh.port }, http: { host: http.address.address, port: http.address.port }, portRange: config.gateway.portRange },
     `SSH on ${ssh.address}:${ssh.port}, health and metrics on ${http.address.address}:${http.address.port}`,

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Server } from 'node:http';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { httpGet } from '../__tests__/helpers.js';
-import { createGatewayRegistry, startHttp, type GatewayMetricsSource } from './metrics.js';
+import { createGatewayMetrics, startHttp, type GatewayMetricsSource } from './metrics.js';
 
 const stats: GatewayMetricsSource = {
   sshConnections: 3,
@@ -29,7 +30,7 @@ describe('the gateway HTTP endpoint', () => {
 
   it('serves the gateway counters as Prometheus text, read at scrape time', async () => {
     let current = stats;
-    const started = await startHttp({ host: '127.0.0.1', port: 0 }, createGatewayRegistry(() => current), () => healthy);
+    const started = await startHttp({ host: '127.0.0.1', port: 0 }, createGatewayMetrics(() => current), () => healthy);
     server = started.server;
     port = started.address.port;
 
@@ -43,10 +44,42 @@ describe('the gateway HTTP endpoint', () => {
     expect(first.body).toMatch(/^interlink_tunnel_gateway_published_services 4$/m);
     expect(first.body).toMatch(/^interlink_tunnel_gateway_publish_errors_total 1$/m);
 
+    // The whole exposition parses with an independent parser: every family has its help and type, every sample a number.
+    const families = parsePrometheusTextFormat(first.body);
+    expect(families.length).toBeGreaterThanOrEqual(20);
+    for (const family of families) {
+      expect(family.help).not.toBe('');
+      expect(['COUNTER', 'GAUGE']).toContain(family.type); // the parser writes types as prom2json does
+      expect(family.metrics.length).toBeGreaterThan(0);
+      for (const sample of family.metrics) expect(Number.isFinite(Number(sample.value))).toBe(true);
+      if (family.type === 'COUNTER') expect(family.name).toMatch(/_total$/);
+    }
+    const byName = new Map(families.map((family) => [family.name, family]));
+    expect(byName.get('interlink_tunnel_gateway_ssh_connections_total')?.metrics).toEqual([{ value: '7' }]);
+    expect(byName.get('nodejs_version_info')?.metrics[0]?.labels).toMatchObject({ version: process.version });
+    expect(Number(byName.get('process_resident_memory_bytes')?.metrics[0]?.value)).toBeGreaterThan(1 << 20);
+    expect(Number(byName.get('process_start_time_seconds')?.metrics[0]?.value)).toBeLessThanOrEqual(Date.now() / 1000);
+
     current = { ...stats, activeTunnels: 0, bytesOut: 9000 };
     const second = await httpGet(port, '/metrics');
     expect(second.body).toMatch(/^interlink_tunnel_gateway_tunnels_active 0$/m);
     expect(second.body).toMatch(/^interlink_tunnel_gateway_bytes_out_total 9000$/m);
+  });
+
+  it('answers 500, not a crash, when the stats cannot be read', async () => {
+    const started = await startHttp(
+      { host: '127.0.0.1', port: 0 },
+      createGatewayMetrics(() => {
+        throw new Error('stats unavailable');
+      }),
+      () => true,
+    );
+    try {
+      await expect(httpGet(started.address.port, '/metrics')).resolves.toMatchObject({ status: 500, body: 'Error: stats unavailable' });
+      await expect(httpGet(started.address.port, '/healthz')).resolves.toMatchObject({ status: 200 });
+    } finally {
+      started.server.close();
+    }
   });
 
   it('answers /healthz with 200 while the gateway listens and 503 otherwise', async () => {
