@@ -74,6 +74,8 @@ describe('loadGatewayConfig', () => {
     ['TUNNEL_GATEWAY_PORT_RANGE', '20999-20000', 'expected MIN-MAX'],
     ['TUNNEL_GATEWAY_FORWARD_HOST', 'http://x', 'expected a host name or IP address'],
     ['TUNNEL_CIPHERS', 'aes128-cbc', 'expected a comma-separated list'],
+    ['TUNNEL_CIPHERS', 'aes128-gcm@openssh.com,,aes256-ctr', 'expected a comma-separated list'],
+    ['TUNNEL_GATEWAY_MAX_AUTH_ATTEMPTS', '0', 'expected at least 1'],
     ['TUNNEL_LOG_LEVEL', 'loud', 'expected fatal, error'],
   ])('names %s when it is %j', (name, value, message) => {
     const problems = problemsOf(() => loadGatewayConfig({ ...base, [name]: value }, readIfExists));
@@ -166,6 +168,7 @@ describe('loadGatewayConfig', () => {
       ['TUNNEL_GATEWAY_ADVERTISE_ADDRESS', '127.0.0.1', 'loopback and link-local addresses cannot be endpoints: give the pod IP'],
       ['TUNNEL_GATEWAY_ADVERTISE_ADDRESS', 'fe80::1', 'loopback and link-local addresses cannot be endpoints: give the pod IP'],
       ['TUNNEL_GATEWAY_KUBE_API_URL', 'http://127.0.0.1:8080', 'expected an https:// URL'],
+      ['TUNNEL_GATEWAY_KUBE_API_URL', 'https//api', 'expected an https:// URL'],
     ])('names %s when it is %j', (name, value, message) => {
       expect(problemsOf(() => loadGatewayConfig({ ...publishing, [name]: value }, readIfExists))).toEqual([`${name}: ${message}`]);
     });

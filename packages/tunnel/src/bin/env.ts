@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
-import { SUPPORTED_CIPHERS } from '../ciphers.js';
+import { SUPPORTED_CIPHERS, type SupportedCipher } from '../ciphers.js';
 import { decodeInlineKey } from '../keys.js';
 import { MIN_POD_KEY_SECRET_BYTES } from '../pod-keys.js';
 
@@ -21,6 +20,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Turns a variable's text into its value, or throws an `Error` whose message
+ * says what was expected (it is shown after the variable's name). The entry
+ * points parse by hand rather than with zod: zod would be ~4 MiB of the
+ * gateway's resident memory, for a dozen variables read once.
+ */
+export type Parser<T> = (text: string) => T;
+
 /** One environment variable: its default, its meaning (for the README) and its parser. */
 export interface EnvVar<T> {
   readonly name: string;
@@ -28,15 +35,32 @@ export interface EnvVar<T> {
   readonly default: string | undefined;
   readonly required: boolean;
   readonly description: string;
-  readonly schema: z.ZodType<T, string | undefined>;
+  /** Reads the text, `undefined` when unset with no default. */
+  readonly read: (text: string | undefined) => T;
 }
 
-/** Declares a variable; an empty value counts as unset (Kubernetes writes `""` for an absent optional key). */
-export function envVar<T>(name: string, spec: { default?: string; required?: boolean; description: string; schema: z.ZodType<T, string | undefined> }): EnvVar<T> {
-  return { name, default: spec.default, required: spec.required ?? false, description: spec.description, schema: spec.schema };
+interface VarSpec<T> {
+  readonly default?: string;
+  readonly required?: boolean;
+  readonly description: string;
+  readonly parse: Parser<T>;
+}
+
+/** Declares a variable; an empty value counts as unset (Kubernetes writes `""` for an absent optional key). `optional`: unset reads as `undefined`. */
+export function envVar<T>(name: string, spec: VarSpec<T> & { readonly optional: true }): EnvVar<T | undefined>;
+export function envVar<T>(name: string, spec: VarSpec<T>): EnvVar<T>;
+export function envVar<T>(name: string, spec: VarSpec<T> & { readonly optional?: boolean }): EnvVar<T | undefined> {
+  const read = (text: string | undefined) => {
+    if (text !== undefined) return spec.parse(text);
+    if (spec.optional === true) return undefined;
+    throw new Error('required');
+  };
+  return { name, default: spec.default, required: spec.required ?? false, description: spec.description, read };
 }
 
 type Values<V extends Record<string, EnvVar<unknown>>> = { readonly [K in keyof V]: V[K] extends EnvVar<infer T> ? T : never };
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Reads and checks every variable; throws {@link ConfigError} listing every problem, each prefixed with the variable name. */
 export function readEnv<V extends Record<string, EnvVar<unknown>>>(vars: V, env: Environment): Values<V> {
@@ -49,9 +73,11 @@ export function readEnv<V extends Record<string, EnvVar<unknown>>>(vars: V, env:
       problems.push(`${spec.name}: required`);
       continue;
     }
-    const result = spec.schema.safeParse(text);
-    if (result.success) values[key] = result.data;
-    else problems.push(`${spec.name}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
+    try {
+      values[key] = spec.read(text);
+    } catch (error) {
+      problems.push(`${spec.name}: ${messageOf(error)}`);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(values) as Values<V>;
@@ -59,57 +85,98 @@ export function readEnv<V extends Record<string, EnvVar<unknown>>>(vars: V, env:
 
 // --- value parsers ----------------------------------------------------------
 
+/** Checks the text with `test`; the text is the value. */
+const matching =
+  (test: (text: string) => boolean, expected: string): Parser<string> =>
+  (text) => {
+    if (!test(text)) throw new Error(expected);
+    return text;
+  };
+
+/** Any text. */
+export const anyText = (): Parser<string> => (value) => value;
+
 /** A whole number in [min, max]. */
-export const integer = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { error: 'expected a whole number' })
-    .transform(Number)
-    .pipe(z.number().min(min, { error: `expected at least ${min}` }).max(max, { error: `expected at most ${max}` }));
+export const integer =
+  (min: number, max: number): Parser<number> =>
+  (text) => {
+    if (!/^\d+$/.test(text)) throw new Error('expected a whole number');
+    const value = Number(text);
+    if (value < min) throw new Error(`expected at least ${min}`);
+    if (value > max) throw new Error(`expected at most ${max}`);
+    return value;
+  };
 
 /** `true` or `false`. */
-export const bool = () => z.enum(['true', 'false'], { error: 'expected true or false' }).transform((text) => text === 'true');
+export const bool = (): Parser<boolean> => (text) => {
+  if (text !== 'true' && text !== 'false') throw new Error('expected true or false');
+  return text === 'true';
+};
+
+/** One of `values`. */
+export const oneOf = <T extends string>(values: readonly T[], expected: string): Parser<T> => {
+  const known = new Set<string>(values);
+  return (text) => {
+    if (!known.has(text)) throw new Error(expected);
+    return text as T;
+  };
+};
 
 /** An IPv4 or IPv6 address. */
-export const ipAddress = () => z.string().refine((text) => isIP(text) !== 0, { error: 'expected an IPv4 or IPv6 address' });
+export const ipAddress = () => matching((text) => isIP(text) !== 0, 'expected an IPv4 or IPv6 address');
 
 /** Loopback and link-local addresses, which the API server refuses in EndpointSlices. */
 const NOT_AN_ENDPOINT = /^(127\.|169\.254\.|::1$|fe[89ab][0-9a-f]:)/i;
 
 /** An address other pods can reach and an EndpointSlice may hold: not loopback, not link-local. */
-export const endpointAddress = () =>
-  ipAddress().refine((text) => !NOT_AN_ENDPOINT.test(text), { error: 'loopback and link-local addresses cannot be endpoints: give the pod IP' });
+export const endpointAddress = (): Parser<string> => {
+  const address = ipAddress();
+  return (text) => {
+    if (NOT_AN_ENDPOINT.test(address(text))) throw new Error('loopback and link-local addresses cannot be endpoints: give the pod IP');
+    return text;
+  };
+};
 
 /** A TCP port; `allowZero` for "pick a free one". */
 export const port = (allowZero = false) => integer(allowZero ? 0 : 1, 65535);
 
 /** A host name or IP address (no scheme, no port). */
-export const host = () => z.string().regex(/^[A-Za-z0-9.:_-]+$/, { error: 'expected a host name or IP address' });
+export const host = () => matching((text) => /^[A-Za-z0-9.:_-]+$/.test(text), 'expected a host name or IP address');
+
+/** An `https://` URL. */
+export const httpsUrl = () =>
+  matching((text) => {
+    try {
+      return new URL(text).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'expected an https:// URL');
+
+/** A comma-separated list, blank items dropped. */
+export const list = (): Parser<string[]> => (text) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 
 /** `MIN-MAX`, an inclusive port range. */
-export const portRange = () =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      const match = /^(\d+)-(\d+)$/.exec(text);
-      const min = Number(match?.[1]);
-      const max = Number(match?.[2]);
-      if (match === null || min < 1 || max > 65535 || min > max) {
-        ctx.addIssue({ code: 'custom', message: 'expected MIN-MAX with 1 <= MIN <= MAX <= 65535 (e.g. 20000-20999)' });
-        return z.NEVER;
-      }
-      return { min, max };
-    });
+export const portRange = (): Parser<{ min: number; max: number }> => (text) => {
+  const match = /^(\d+)-(\d+)$/.exec(text);
+  const min = Number(match?.[1]);
+  const max = Number(match?.[2]);
+  if (match === null || min < 1 || max > 65535 || min > max) throw new Error('expected MIN-MAX with 1 <= MIN <= MAX <= 65535 (e.g. 20000-20999)');
+  return { min, max };
+};
 
 /** A comma-separated cipher list, each one of {@link SUPPORTED_CIPHERS}. */
-export const ciphers = () =>
-  z
-    .string()
-    .transform((text) => text.split(',').map((name) => name.trim()))
-    .pipe(z.array(z.enum(SUPPORTED_CIPHERS, { error: `expected a comma-separated list of: ${SUPPORTED_CIPHERS.join(', ')}` })));
+export const ciphers = (): Parser<SupportedCipher[]> => {
+  const cipher = oneOf(SUPPORTED_CIPHERS, `expected a comma-separated list of: ${SUPPORTED_CIPHERS.join(', ')}`);
+  return (text) => text.split(',').map((name) => cipher(name.trim()));
+};
 
 /** pino's level names. */
-export const logLevel = () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' });
+export const logLevel = () => oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected fatal, error, warn, info, debug, trace or silent');
 
 /**
  * Key material: the path of a file, or the key inline (PEM / OpenSSH text,
@@ -117,31 +184,23 @@ export const logLevel = () => z.enum(['fatal', 'error', 'warn', 'info', 'debug',
  * parses the text (throwing on a bad key) so that a bad key stops start-up
  * with the variable's name.
  */
-export const keyMaterial = (reader: FileReader, check: (text: string) => unknown) =>
-  z.string().transform((value, ctx) => {
+export const keyMaterial =
+  (reader: FileReader, check: (text: string) => unknown): Parser<string> =>
+  (value) => {
     let text = decodeInlineKey(value);
     if (text === undefined) {
       let fileText: string | undefined;
       try {
         fileText = reader(value);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: `cannot read ${value}: ${error instanceof Error ? error.message : String(error)}` });
-        return z.NEVER;
+        throw new Error(`cannot read ${value}: ${messageOf(error)}`, { cause: error });
       }
-      if (fileText === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'neither an existing file nor an inline key (PEM/OpenSSH text or its base64)' });
-        return z.NEVER;
-      }
+      if (fileText === undefined) throw new Error('neither an existing file nor an inline key (PEM/OpenSSH text or its base64)');
       text = decodeInlineKey(fileText) ?? fileText;
     }
-    try {
-      check(text);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-      return z.NEVER;
-    }
+    check(text);
     return text;
-  });
+  };
 
 const BASE64_TEXT = /^[A-Za-z0-9+/=\s]+$/;
 
@@ -150,19 +209,18 @@ const BASE64_TEXT = /^[A-Za-z0-9+/=\s]+$/;
  * -base64 32` prints it), in a file whose path is given, or inline. Decoded
  * to bytes.
  */
-export const podKeySecret = (reader: FileReader) =>
-  z.string().transform((value, ctx) => {
+export const podKeySecret =
+  (reader: FileReader): Parser<Buffer> =>
+  (value) => {
     let text: string;
     try {
       text = reader(value) ?? value;
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `cannot read ${value}: ${error instanceof Error ? error.message : String(error)}` });
-      return z.NEVER;
+      throw new Error(`cannot read ${value}: ${messageOf(error)}`, { cause: error });
     }
     const bytes = Buffer.from(text.trim(), 'base64');
     if (!BASE64_TEXT.test(text) || bytes.length < MIN_POD_KEY_SECRET_BYTES) {
-      ctx.addIssue({ code: 'custom', message: `expected base64 of at least ${MIN_POD_KEY_SECRET_BYTES} bytes (e.g. openssl rand -base64 32), inline or in an existing file` });
-      return z.NEVER;
+      throw new Error(`expected base64 of at least ${MIN_POD_KEY_SECRET_BYTES} bytes (e.g. openssl rand -base64 32), inline or in an existing file`);
     }
     return bytes;
-  });
+  };
