@@ -10,7 +10,8 @@
 import { Bastion, TargetUnreachableError } from '../bastion/bastion.js';
 import { TunnelError } from '../errors.js';
 import { loadBastionConfig } from './config.js';
-import { createLogger, readIfExists, reportStartFailure, shutdownOnSignals } from './runtime.js';
+import { createLogger } from './log.js';
+import { readIfExists, reportStartFailure, shutdownOnSignals } from './runtime.js';
 
 function main(): void {
   const config = loadBastionConfig(process.env, readIfExists);

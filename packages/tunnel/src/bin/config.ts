@@ -4,6 +4,7 @@ import { parseAuthorizedKeys, parsePrivateKey, parsePublicKeys } from '../keys.j
 import { ConfigError, anyText, bool, ciphers, endpointAddress, envVar, host, httpsUrl, integer, keyMaterial, list, logLevel, podKeySecret, port, portRange, readEnv, type Environment, type EnvVar, type FileReader, type Parser } from './env.js';
 import { SUPPORTED_CIPHERS } from '../ciphers.js';
 import type { KubeConnection } from '../publish/kube-client.js';
+import type { LogLevel } from './log.js';
 import { PUBLISHER_DEFAULTS, type PublisherOptions } from '../publish/publisher.js';
 
 /** Where the gateway's health and metrics endpoint listens. */
@@ -24,13 +25,13 @@ export interface GatewayAppConfig {
   readonly http: HttpListen;
   /** Absent when `TUNNEL_GATEWAY_PUBLISH_SERVICES` is false. */
   readonly publish?: PublishConfig;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
 
 /** Everything the bastion entry point needs, read once from the environment. */
 export interface BastionAppConfig {
   readonly bastion: BastionConfig;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
 }
 
 const shared = {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { SUPPORTED_CIPHERS, type SupportedCipher } from '../ciphers.js';
 import { decodeInlineKey } from '../keys.js';
 import { MIN_POD_KEY_SECRET_BYTES } from '../pod-keys.js';
+import { LOG_LEVELS } from './log.js';
 
 /** The environment, as `process.env` is. */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -175,8 +176,8 @@ export const ciphers = (): Parser<SupportedCipher[]> => {
   return (text) => text.split(',').map((name) => cipher(name.trim()));
 };
 
-/** pino's level names. */
-export const logLevel = () => oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected fatal, error, warn, info, debug, trace or silent');
+/** A log level name. */
+export const logLevel = () => oneOf(LOG_LEVELS, 'expected fatal, error, warn, info, debug, trace or silent');
 
 /**
  * Key material: the path of a file, or the key inline (PEM / OpenSSH text,

@@ -8,14 +8,14 @@
  * for any other failure.
  */
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
 import { TunnelGateway } from '../gateway/gateway.js';
 import type { GatewayEvents } from '../gateway/types.js';
 import { KubeRestClient } from '../publish/kube-client.js';
 import { ServicePublisher, type PublisherEvents } from '../publish/publisher.js';
 import { loadGatewayConfig, type PublishConfig } from './config.js';
 import { createGatewayMetrics, startHttp } from './metrics.js';
-import { createLogger, readIfExists, reportStartFailure, shutdownOnSignals } from './runtime.js';
+import { createLogger, type Logger } from './log.js';
+import { readIfExists, reportStartFailure, shutdownOnSignals } from './runtime.js';
 
 function logEvents(logger: Logger, publisher: ServicePublisher | undefined): GatewayEvents {
   return {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
 import { ConfigError, type FileReader } from './env.js';
+import type { Logger } from './log.js';
 
 /** Reads a file's text; `undefined` when it does not exist. */
 export const readIfExists: FileReader = (path) => {
@@ -11,16 +11,6 @@ export const readIfExists: FileReader = (path) => {
     throw error;
   }
 };
-
-/** The entry points' logger: pino, one JSON object per line on stdout, ISO timestamps, level as a word. */
-export function createLogger(service: string, level: string): Logger {
-  return pino({
-    level,
-    base: { service },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label: string) => ({ level: label }) },
-  });
-}
 
 /** Options of {@link shutdownOnSignals}. */
 export interface ShutdownOptions {
