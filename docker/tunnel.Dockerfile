@@ -53,7 +53,10 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 # time (logs go to stdout), so readOnlyRootFilesystem: true works.
 COPY --from=build /out /app
 WORKDIR /app
+# MALLOC_ARENA_MAX=1: one glibc malloc arena rather than one per thread that
+# allocates (~3 MiB less for the gateway; see docs/benchmarks.md, "Memory").
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=1 \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL org.opencontainers.image.title="tcp-tunnel" \
       org.opencontainers.image.version="0.1.0" \
@@ -62,5 +65,8 @@ USER 65532:65532
 # 2222: SSH (bastions); 9090: /healthz + /metrics; forwards: 20000-20999.
 EXPOSE 2222 9090
 # No HEALTHCHECK: Kubernetes probes /healthz.
-ENTRYPOINT ["node", "--max-semi-space-size=4"]
+# 1 MiB semi-spaces: the gateway stays within its memory budget with 200
+# tunnels, at no cost in throughput (docs/benchmarks.md). The benchmark runs
+# both processes this way too (packages/tunnel/src/bench/image-runtime.ts).
+ENTRYPOINT ["node", "--max-semi-space-size=1"]
 CMD ["dist/bin/gateway.js"]

@@ -31,7 +31,7 @@
 #
 #   interlink-k8s/tcp-tunnel:0.1.0  (docker/tunnel.Dockerfile)
 #       Same base layer; layer 2 is `pnpm --filter @interlink-k8s/tunnel deploy
-#       --prod --legacy` at /app. Entrypoint ["node","--max-semi-space-size=4"],
+#       --prod --legacy` at /app. Entrypoint ["node","--max-semi-space-size=1"],
 #       Cmd ["dist/bin/gateway.js"]; the bastion runs with args
 #       ["dist/bin/bastion.js"].
 #
@@ -176,7 +176,8 @@ if [ "$what" = plugin ] || [ "$what" = all ]; then
 fi
 if [ "$what" = tunnel ] || [ "$what" = all ]; then
   build_node_image tunnel tunnel interlink-k8s/tcp-tunnel "" \
-    --config.entrypoint node --config.entrypoint --max-semi-space-size=4 \
+    --config.entrypoint node --config.entrypoint --max-semi-space-size=1 \
+    --config.env MALLOC_ARENA_MAX=1 \
     --config.cmd dist/bin/gateway.js \
     --config.label "org.opencontainers.image.title=tcp-tunnel" \
     --config.label "org.opencontainers.image.source=docker/tunnel.Dockerfile (built by e2e/scripts/build-project-images.sh)" \

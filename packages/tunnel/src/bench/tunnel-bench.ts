@@ -21,9 +21,10 @@
  * than the rates, which move with whatever else runs.
  *
  * Environment: BENCH_CIPHER, BENCH_STREAM_MIB (256), BENCH_RUNS (3),
- * BENCH_RATE_SECONDS (3), BENCH_TUNNELS (200), BENCH_GATEWAY_NODE_FLAGS
- * (space-separated Node flags for the gateway process, e.g.
- * `--max-semi-space-size=1`, to compare memory settings), BENCH_PARTS
+ * BENCH_RATE_SECONDS (3), BENCH_TUNNELS (200), BENCH_NODE_FLAGS and
+ * BENCH_NODE_ENV (space-separated Node flags, and `NAME=value` pairs of
+ * environment, for the gateway and bastion processes; default: as the image
+ * runs them, see `image-runtime.ts`; empty: plain `node`), BENCH_PARTS
  * (comma-separated subset of `direct,ours,openssh,memory`; default all).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,6 +34,7 @@ import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bastion } from '../index.js';
+import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from './image-runtime.js';
 import { stopProcessGroup } from './process-group.js';
 
 const MiB = 1024 * 1024;
@@ -41,7 +43,10 @@ const STREAM_MIB = Number(process.env.BENCH_STREAM_MIB ?? 256);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 3);
 const TUNNELS = Number(process.env.BENCH_TUNNELS ?? 200);
-const GATEWAY_FLAGS = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+const words = (text: string) => text.split(' ').filter((word) => word !== '');
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS === undefined ? IMAGE_NODE_FLAGS : words(process.env.BENCH_NODE_FLAGS);
+const NODE_ENV: Readonly<Record<string, string>> =
+  process.env.BENCH_NODE_ENV === undefined ? IMAGE_RUNTIME_ENV : Object.fromEntries(words(process.env.BENCH_NODE_ENV).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'direct,ours,openssh,memory').split(',').map((part) => part.trim()));
 const STREAMS = 8;
 const RATE_CONCURRENCY = 8;
@@ -353,9 +358,10 @@ async function startGateway(hostKey: string, authorized: string): Promise<Gatewa
   let listening = false;
   const child = start(
     process.execPath,
-    [...GATEWAY_FLAGS, join(binDir, 'gateway.js')],
+    [...NODE_FLAGS, join(binDir, 'gateway.js')],
     {
       ...process.env,
+      ...NODE_ENV,
       TUNNEL_GATEWAY_HOST_KEY: hostKey,
       TUNNEL_GATEWAY_AUTHORIZED_KEYS: authorized,
       TUNNEL_GATEWAY_LISTEN_HOST: '127.0.0.1',
@@ -421,9 +427,10 @@ async function startOurs(s: Setup): Promise<Path> {
   const gateway = await startGateway(s.gatewayHost.path, s.authorized);
   const bastion = start(
     process.execPath,
-    [join(binDir, 'bastion.js')],
+    [...NODE_FLAGS, join(binDir, 'bastion.js')],
     {
       ...process.env,
+      ...NODE_ENV,
       TUNNEL_BASTION_GATEWAY_HOST: '127.0.0.1',
       TUNNEL_BASTION_GATEWAY_PORT: String(gateway.sshPort),
       TUNNEL_BASTION_GATEWAY_HOST_KEY: `${s.gatewayHost.path}.pub`,
@@ -512,7 +519,8 @@ async function main(): Promise<void> {
   // `ssh -V` writes its version to stderr.
   const opensshVersion = spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim();
   log(`tunnel benchmark: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${opensshVersion}, cipher ${CIPHER}`);
-  if (GATEWAY_FLAGS.length > 0) log(`  gateway started with ${GATEWAY_FLAGS.join(' ')}`);
+  const runtime = [...NODE_FLAGS, ...Object.entries(NODE_ENV).map(([name, value]) => `${name}=${value}`)];
+  log(`  gateway and bastion run with: ${runtime.length > 0 ? runtime.join(' ') : 'plain node'}`);
   log(`  ${STREAM_MIB} MiB per throughput run, ${STREAMS} streams for the parallel run, ${RATE_SECONDS} s per connection-rate run (${RATE_CONCURRENCY} at a time), ${RUNS} runs; medians in the table`);
 
   const source = await startSource();
