@@ -98,7 +98,7 @@ describe('planTunnel', () => {
         { name: 'TUNNEL_BASTION_FORWARDS', value: '80,8080' },
         { name: 'TUNNEL_BASTION_TARGET_HOST', value: '127.0.0.1' },
       ],
-      resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '192Mi' } },
+      resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '256Mi' } },
       securityContext: {
         runAsNonRoot: true,
         runAsUser: 65532,
@@ -197,7 +197,7 @@ describe('planTunnel', () => {
   it('keeps a Guaranteed pod Guaranteed: the sidecar’s requests equal its limits', () => {
     const resources = { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '1000m', memory: '1Gi' } };
     const result = plan({ containers: [{ name: 'app', image: 'a', ports: [{ containerPort: 80 }], resources }] });
-    expect(result.sidecar?.resources).toEqual({ requests: { cpu: '10m', memory: '192Mi' }, limits: { cpu: '10m', memory: '192Mi' } });
+    expect(result.sidecar?.resources).toEqual({ requests: { cpu: '10m', memory: '256Mi' }, limits: { cpu: '10m', memory: '256Mi' } });
   });
 });
 
