@@ -66,7 +66,9 @@ USER 65532:65532
 EXPOSE 2222 9090
 # No HEALTHCHECK: Kubernetes probes /healthz.
 # 1 MiB semi-spaces: the gateway stays within its memory budget with 200
-# tunnels, at no cost in throughput (docs/benchmarks.md). The benchmark runs
-# both processes this way too (packages/tunnel/src/bench/image-runtime.ts).
-ENTRYPOINT ["node", "--max-semi-space-size=1"]
+# tunnels, at no cost in throughput. Buffers' memory counted in V8's global
+# limit: no full collection every 64 MiB of packet buffers (~12% of the CPU of
+# a busy tunnel). See packages/tunnel/src/bench/image-runtime.ts and
+# docs/benchmarks.md; the benchmark runs both processes this way too.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit"]
 CMD ["dist/bin/gateway.js"]

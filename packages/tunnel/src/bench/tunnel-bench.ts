@@ -130,11 +130,11 @@ function processesOf(...started: ChildProcess[]): number[] {
   return started.map((child) => child.pid ?? 0).filter((pid) => pid > 0);
 }
 
-/** Resident memory of a process in MiB: all of it, and the anonymous part (without the pages of the `node` binary and libraries mapped from disk). */
-function rssMiB(pid: number): { total: number; anon: number } {
+/** Resident memory of a process in MiB: all of it, the anonymous part (without the pages of the `node` binary and libraries mapped from disk), and the highest it has been. */
+function rssMiB(pid: number): { total: number; anon: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { total: kib('VmRSS') / 1024, anon: kib('RssAnon') / 1024 };
+  return { total: kib('VmRSS') / 1024, anon: kib('RssAnon') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
 // --- target servers ---------------------------------------------------------
@@ -300,6 +300,8 @@ interface Path {
   /** The SSH processes; none for direct TCP. */
   roots: readonly number[];
   stop: () => Promise<void>;
+  /** The highest RSS of each of its processes so far, for the report. */
+  peakRss?: () => string;
 }
 
 /**
@@ -447,6 +449,7 @@ async function startOurs(s: Setup): Promise<Path> {
     sourcePort: oursSource,
     pingPort: oursPing,
     roots: processesOf(gateway.child, bastion),
+    peakRss: () => `gateway ${rssMiB(gateway.child.pid ?? 0).peak.toFixed(1)} MiB, bastion ${rssMiB(bastion.pid ?? 0).peak.toFixed(1)} MiB`,
     stop: async () => {
       await stop(bastion);
       await stop(gateway.child);
@@ -543,6 +546,7 @@ async function main(): Promise<void> {
   const opensshPath = PARTS.has('openssh') ? await startOpenssh(setup) : undefined;
   const paths = [directPath, oursPath, opensshPath].filter((path) => path !== undefined);
   const results = await measure(paths);
+  const peakRss = oursPath?.peakRss?.();
   for (const path of paths) await path.stop();
   const direct = directPath && results.get(directPath);
   const ours = oursPath && results.get(oursPath);
@@ -566,6 +570,7 @@ async function main(): Promise<void> {
     log(`ours / OpenSSH: single stream ${ratio(ours.single, openssh.single)}x, ${STREAMS} streams ${ratio(ours.multi, openssh.multi)}x, connections/s ${ratio(ours.rate, openssh.rate)}x`);
     log(`CPU cost, ours / OpenSSH: per MiB ${ratio(ours.singleCpu, openssh.singleCpu)}x (single), ${ratio(ours.multiCpu, openssh.multiCpu)}x (${STREAMS} streams), per connection ${ratio(ours.rateCpu, openssh.rateCpu)}x`);
   }
+  if (peakRss !== undefined) log(`highest RSS of ours over the runs above: ${peakRss}`);
   if (memory !== undefined) {
     const { empty, tunnels } = memory;
     log(`gateway RSS: ${empty.total.toFixed(1)} MiB with no tunnel, ${tunnels.total.toFixed(1)} MiB with ${TUNNELS} idle tunnels (${TUNNELS} SSH connections)`);
