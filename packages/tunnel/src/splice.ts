@@ -42,7 +42,15 @@ export function splice(socket: Socket, channel: Channel, onClose: () => void): v
       });
     }));
 
-  socket.pipe(channel, { end: false });
+  // Both directions by hand rather than with pipe(): the same flow control
+  // (pause the reader while the writer's buffer is full), a fraction of the
+  // listeners and closures pipe() sets up, which counts once per connection.
+  const toChannel = (chunk: Buffer) => {
+    if (!channel.write(chunk)) socket.pause();
+  };
+  const resumeSocket = () => socket.resume();
+  socket.on('data', toChannel);
+  channel.on('drain', resumeSocket);
   // A peer that half-closed at once may have ended the socket before the channel opened.
   if (socket.readableEnded) void sendEof();
   else
@@ -50,7 +58,13 @@ export function splice(socket: Socket, channel: Channel, onClose: () => void): v
       void sendEof();
     });
   // Channel EOF (or close) ends the socket's writable side after the data before it.
-  channel.pipe(socket);
+  channel.on('data', (chunk: Buffer) => {
+    if (!socket.destroyed && !socket.write(chunk)) channel.pause();
+  });
+  socket.on('drain', () => channel.resume());
+  channel.once('end', () => {
+    if (!socket.destroyed) socket.end();
+  });
 
   socket.once('close', (hadError) => {
     socketClosed = true;
@@ -65,8 +79,11 @@ export function splice(socket: Socket, channel: Channel, onClose: () => void): v
   });
   channel.once('close', () => {
     channelClosed = true;
-    socket.unpipe(channel);
-    // Let the pipe deliver what the channel still holds, then drop the socket.
+    socket.off('data', toChannel);
+    channel.off('drain', resumeSocket);
+    // Whatever the socket still sends has nowhere to go; keep it flowing so that its end and close come.
+    socket.resume();
+    // Let what the channel still holds reach the socket, then drop the socket.
     if (socket.writableFinished || socket.destroyed) socket.destroy();
     else
       socket.once('finish', () => {
