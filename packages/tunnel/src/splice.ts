@@ -24,23 +24,30 @@ export function splice(socket: Socket, channel: Channel, onClose: () => void): v
   };
 
   // Sends EOF once everything written before has been handed to the SSH
-  // transport. (`end()` would do it for client channels, but ssh2 closes
-  // *server-side* channels on `end()`, which would cut the reply to a peer
-  // that half-closes its sending side.) Writes are processed in order, so the
-  // callback of an empty write runs after every earlier chunk has gone out,
-  // or never, if the channel closes first.
-  let eofSent: Promise<void> | undefined;
-  const sendEof = (): Promise<void> =>
-    (eofSent ??= new Promise((resolve) => {
-      if (channelClosed || channel.writableEnded) {
-        resolve();
-        return;
-      }
-      channel.write(EMPTY, () => {
-        channel.eof();
-        resolve();
-      });
-    }));
+  // transport, then runs `then` (if given). (`end()` would do it for client
+  // channels, but ssh2 closes *server-side* channels on `end()`, which would
+  // cut the reply to a peer that half-closes its sending side.) Writes are
+  // processed in order, so the callback of an empty write runs after every
+  // earlier chunk has gone out, or never, if the channel closes first.
+  // Callbacks rather than a promise, and `on` rather than `once` for events
+  // that come once anyway: this runs for every connection.
+  let eof: 'none' | 'pending' | 'sent' = 'none';
+  let afterEof: (() => void) | undefined;
+  const sendEof = (then?: () => void): void => {
+    if (eof === 'sent' || (eof === 'none' && (channelClosed || channel.writableEnded))) {
+      eof = 'sent';
+      then?.();
+      return;
+    }
+    if (then !== undefined) afterEof = then;
+    if (eof === 'pending') return;
+    eof = 'pending';
+    channel.write(EMPTY, () => {
+      channel.eof();
+      eof = 'sent';
+      afterEof?.();
+    });
+  };
 
   // Both directions by hand rather than with pipe(): the same flow control
   // (pause the reader while the writer's buffer is full), a fraction of the
@@ -52,32 +59,32 @@ export function splice(socket: Socket, channel: Channel, onClose: () => void): v
   socket.on('data', toChannel);
   channel.on('drain', resumeSocket);
   // A peer that half-closed at once may have ended the socket before the channel opened.
-  if (socket.readableEnded) void sendEof();
+  if (socket.readableEnded) sendEof();
   else
-    socket.once('end', () => {
-      void sendEof();
+    socket.on('end', () => {
+      sendEof();
     });
   // Channel EOF (or close) ends the socket's writable side after the data before it.
   channel.on('data', (chunk: Buffer) => {
     if (!socket.destroyed && !socket.write(chunk)) channel.pause();
   });
   socket.on('drain', () => channel.resume());
-  channel.once('end', () => {
+  channel.on('end', () => {
     if (!socket.destroyed) socket.end();
   });
 
-  socket.once('close', (hadError) => {
+  socket.on('close', (hadError) => {
     socketClosed = true;
     if (channelClosed) {
       // Nothing left to tell the peer.
     } else if (hadError) channel.close();
     else
-      void sendEof().then(() => {
+      sendEof(() => {
         channel.close();
       });
     maybeDone();
   });
-  channel.once('close', () => {
+  channel.on('close', () => {
     channelClosed = true;
     socket.off('data', toChannel);
     channel.off('drain', resumeSocket);
@@ -86,7 +93,7 @@ export function splice(socket: Socket, channel: Channel, onClose: () => void): v
     // Let what the channel still holds reach the socket, then drop the socket.
     if (socket.writableFinished || socket.destroyed) socket.destroy();
     else
-      socket.once('finish', () => {
+      socket.on('finish', () => {
         socket.destroy();
       });
     maybeDone();

@@ -323,14 +323,15 @@ export class Bastion extends EventEmitter<BastionEvents> {
     const socket = connect({ host: spec.targetHost, port: spec.targetPort, allowHalfOpen: true, noDelay: true });
     this.#streams.add(socket);
     let opened = false;
-    socket.once('close', () => this.#streams.delete(socket));
+    // `on`, not `once`: these come once anyway, and once() costs a wrapper per connection.
+    socket.on('close', () => this.#streams.delete(socket));
     socket.on('error', (error) => {
       if (opened) return;
       this.#targetFailuresTotal++;
       reject();
       this.#report(new TargetUnreachableError(`target ${spec.targetHost}:${spec.targetPort}: ${error.message}`, { cause: error }));
     });
-    socket.once('connect', () => {
+    socket.on('connect', () => {
       if (this.#client !== client) {
         socket.destroy();
         reject();

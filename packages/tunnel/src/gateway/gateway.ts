@@ -465,7 +465,7 @@ export class TunnelGateway {
     socket.on('error', () => {
       // Reported through 'close'; a reset from a local client is routine.
     });
-    socket.once('close', () => {
+    socket.on('close', () => {
       this.#counters.closedBytesIn += socket.bytesRead;
       this.#counters.closedBytesOut += socket.bytesWritten;
       this.#streams.delete(socket);
