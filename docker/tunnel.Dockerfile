@@ -68,7 +68,9 @@ EXPOSE 2222 9090
 # 1 MiB semi-spaces: the gateway stays within its memory budget with 200
 # tunnels, at no cost in throughput. Buffers' memory counted in V8's global
 # limit: no full collection every 64 MiB of packet buffers (~12% of the CPU of
-# a busy tunnel). See packages/tunnel/src/bench/image-runtime.ts and
-# docs/benchmarks.md; the benchmark runs both processes this way too.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit"]
+# a busy tunnel). Young collections without helper threads: with such small
+# semi-spaces waking them costs more than they save. See
+# packages/tunnel/src/bench/image-runtime.ts and docs/benchmarks.md; the
+# benchmark runs both processes this way too.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--no-parallel-scavenge"]
 CMD ["dist/bin/gateway.js"]

@@ -157,7 +157,7 @@ describe('tunnel image (docker/tunnel.Dockerfile contents)', () => {
   it('has the runtime config of the Dockerfile: user 65532, node entrypoint, gateway by default, no HEALTHCHECK', async () => {
     const { config, layerSizes } = await imageInRegistry(registry, REPO, TAG);
     expect(config.User).toBe('65532:65532');
-    expect(config.Entrypoint).toEqual(['node', '--max-semi-space-size=1', '--external-memory-accounted-in-global-limit']);
+    expect(config.Entrypoint).toEqual(['node', '--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge']);
     expect(config.Env).toContain('MALLOC_ARENA_MAX=1');
     expect(config.Cmd).toEqual(['dist/bin/gateway.js']);
     expect(config.WorkingDir).toBe('/app');
