@@ -66,8 +66,8 @@ function openFileDescriptors(): readonly Sample[] {
 /**
  * The process metrics Prometheus clients conventionally export (the names
  * prom-client and the Go client use), for dashboards that expect them. The
- * gateway writes its exposition itself: prom-client would be ~5 MiB of its
- * resident memory, a tenth of its budget.
+ * gateway writes its exposition itself: prom-client was ~1.5 MiB of its
+ * resident memory (docs/benchmarks.md), against a budget of 80 MB.
  */
 function processMetrics(): Metric[] {
   const startSeconds = Math.round((Date.now() - performance.now()) / 1000);
