@@ -153,11 +153,14 @@ function bastionPod(): unknown {
   );
 }
 
+/** The Dockerfile's ENTRYPOINT: node and its flags (why each: packages/tunnel/src/bench/image-runtime.ts). */
+const ENTRYPOINT = ['node', '--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge'];
+
 describe('tunnel image (docker/tunnel.Dockerfile contents)', () => {
   it('has the runtime config of the Dockerfile: user 65532, node entrypoint, gateway by default, no HEALTHCHECK', async () => {
     const { config, layerSizes } = await imageInRegistry(registry, REPO, TAG);
     expect(config.User).toBe('65532:65532');
-    expect(config.Entrypoint).toEqual(['node', '--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge']);
+    expect(config.Entrypoint).toEqual(ENTRYPOINT);
     expect(config.Env).toContain('MALLOC_ARENA_MAX=1');
     expect(config.Cmd).toEqual(['dist/bin/gateway.js']);
     expect(config.WorkingDir).toBe('/app');
@@ -182,13 +185,15 @@ describe('tunnel image (docker/tunnel.Dockerfile contents)', () => {
     expect(JSON.parse(body)).toEqual({ status: 'ok' });
 
     const gatewayProc = await processView(await socketPid(`sport = :${sshPort}`, true));
-    expect(gatewayProc.argv).toEqual(['node', '--max-semi-space-size=4', 'dist/bin/gateway.js']);
+    expect(gatewayProc.argv).toEqual([...ENTRYPOINT, 'dist/bin/gateway.js']);
     // The bastion: the client end of the SSH connection.
     const bastionProc = await processView(await socketPid(`dport = :${sshPort}`, false));
-    expect(bastionProc.argv).toEqual(['node', '--max-semi-space-size=4', 'dist/bin/bastion.js']);
+    expect(bastionProc.argv).toEqual([...ENTRYPOINT, 'dist/bin/bastion.js']);
     for (const proc of [gatewayProc, bastionProc]) {
       // ssh2's native crypto binding is in the image and loaded (it falls back to slower JS-driven crypto silently otherwise).
       expect(await readFile(`/proc/${String(proc.pid)}/maps`, 'utf8')).toContain('sshcrypto.node');
+      // The image's runtime setting reaches the process (one malloc arena).
+      expect((await readFile(`/proc/${String(proc.pid)}/environ`, 'utf8')).split('\0')).toContain('MALLOC_ARENA_MAX=1');
       expect(proc.uid).toEqual(['65532', '65532', '65532', '65532']);
       expect(proc.capEff).toBe('0000000000000000');
       expect(proc.rootReadOnly).toBe(true);
