@@ -30,7 +30,8 @@ import {
 import { TunnelGateway } from './gateway.js';
 import type { AuthFailure, ForwardInfo, ForwardRemovalReason, RefusedRequest } from './types.js';
 
-const RANGE = { min: 42100, max: 42199 };
+// Below the kernel's ephemeral range, so no client socket can be holding one.
+const RANGE = { min: 25100, max: 25199 };
 
 describe('TunnelGateway with the OpenSSH client', () => {
   const dir = tempDir();

@@ -38,7 +38,7 @@ describe('TunnelGateway with per-pod keys', () => {
     const host = keygen(dir.path, 'host');
     shared = keygen(dir.path, 'shared');
     gateway = TunnelGateway.fromConfig(
-      { hostKeys: [host.privateText], authorizedKeys: shared.publicLine, podKeySecret: secret, listenHost: '127.0.0.1', listenPort: 0, forwardHost: '127.0.0.1', portRange: { min: 42300, max: 42399 } },
+      { hostKeys: [host.privateText], authorizedKeys: shared.publicLine, podKeySecret: secret, listenHost: '127.0.0.1', listenPort: 0, forwardHost: '127.0.0.1', portRange: { min: 25400, max: 25499 } },
       {
         onForwardAdded: (forward) => void events.emit('added', forward),
         onAuthFailure: (failure) => void events.emit('authFailure', failure),

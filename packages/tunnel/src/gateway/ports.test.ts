@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:net';
 import { PortRangeExhaustedError } from '../errors.js';
 import { PortAllocator } from './ports.js';
 
-const RANGE = { min: 42300, max: 42303 };
+// Below the kernel's ephemeral range (32768-60999 by default): the client end of
+// another test's connection can never be holding one of these ports.
+const RANGE = { min: 25300, max: 25303 };
 const servers: Server[] = [];
 
 function server(): Server {
@@ -41,20 +43,23 @@ describe('PortAllocator', () => {
     const foreign = server();
     await new Promise<void>((resolve) => foreign.listen(ports.preferredPort('x'), '127.0.0.1', resolve));
 
-    const got = await Promise.all([1, 2, 3].map(() => ports.listen(server(), '127.0.0.1', 'x')));
+    // allSettled: a failed listen must not leave the others listening past this test.
+    const settled = await Promise.allSettled([1, 2, 3].map(() => ports.listen(server(), '127.0.0.1', 'x')));
+    expect(settled.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    const got = settled.map((result) => (result.status === 'fulfilled' ? result.value : 0));
     expect(new Set(got).size).toBe(3);
     expect(got).not.toContain(ports.preferredPort('x'));
     await expect(ports.listen(server(), '127.0.0.1', 'x')).rejects.toThrow(PortRangeExhaustedError);
   });
 
   it('hands a released port out again', async () => {
-    const ports = new PortAllocator({ min: 42300, max: 42300 });
+    const ports = new PortAllocator({ min: 25300, max: 25300 });
     const first = server();
     await ports.listen(first, '127.0.0.1', 'a');
     await new Promise((resolve) => first.close(resolve));
-    ports.release(42300);
+    ports.release(25300);
 
-    await expect(ports.listen(server(), '127.0.0.1', 'b')).resolves.toBe(42300);
+    await expect(ports.listen(server(), '127.0.0.1', 'b')).resolves.toBe(25300);
     expect(ports.size).toBe(1);
   });
 
