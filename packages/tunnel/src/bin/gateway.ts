@@ -63,16 +63,24 @@ function publisherEvents(logger: Logger, counts: { publishErrors: number }): Pub
   };
 }
 
-function startPublisher(config: PublishConfig, logger: Logger, counts: { publishErrors: number }): ServicePublisher {
+function startPublisher(config: PublishConfig, logger: Logger, counts: { publishErrors: number }): { publisher: ServicePublisher; close: () => void } {
   const api = new KubeRestClient({ ...config.kube, token: () => readFileSync(config.kube.tokenFile, 'utf8') });
-  return new ServicePublisher(api, config.publisher, publisherEvents(logger, counts));
+  const publisher = new ServicePublisher(api, config.publisher, publisherEvents(logger, counts));
+  return {
+    publisher,
+    close: () => {
+      publisher.close();
+      api.close();
+    },
+  };
 }
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig(process.env, readIfExists);
   const logger = createLogger('interlink-tunnel-gateway', config.logLevel);
   const counts = { publishErrors: 0 };
-  const publisher = config.publish === undefined ? undefined : startPublisher(config.publish, logger, counts);
+  const publishing = config.publish === undefined ? undefined : startPublisher(config.publish, logger, counts);
+  const publisher = publishing?.publisher;
   const gateway = TunnelGateway.fromConfig(config.gateway, logEvents(logger, publisher));
   // Take over the Services of an earlier gateway before bastions come back; an API outage here only delays that.
   await publisher?.start().catch((error: unknown) => {
@@ -90,7 +98,7 @@ async function main(): Promise<void> {
     timeoutMs: 10_000,
     shutdown: async () => {
       http.server.close();
-      publisher?.close();
+      publishing?.close();
       await gateway.close();
     },
   });

@@ -1,4 +1,5 @@
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { TunnelError } from '../errors.js';
 import { MANAGED_BY_LABEL, PUBLISHER_NAME, SOURCE_POD_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type DeclaredPort } from './manifests.js';
 import type { PodIdentity } from '../pod-keys.js';
@@ -53,6 +54,9 @@ const RESOURCES = {
 
 type Kind = keyof typeof RESOURCES;
 
+/** Requests to the local API server in flight at once; more wait their turn. */
+const MAX_CONNECTIONS = 4;
+
 function path(kind: Kind, namespace: string, name?: string): string {
   const { prefix, plural } = RESOURCES[kind];
   const base = `${prefix}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
@@ -62,9 +66,25 @@ function path(kind: Kind, namespace: string, name?: string): string {
 /** The gateway's {@link LocalClusterApi} over the API server's REST interface (no client library: the gateway stays small). */
 export class KubeRestClient implements LocalClusterApi {
   readonly #connection: KubeConnection;
+  readonly #agent: Agent;
 
   constructor(connection: KubeConnection) {
     this.#connection = connection;
+    // One TLS context for every connection (a `ca` per request made one per
+    // connection), and a bounded pool: a burst of publications (a gateway
+    // restart, bastions coming back) otherwise opened a TLS connection per
+    // request in flight and kept them all alive, ~40 KiB each.
+    this.#agent = new Agent({
+      keepAlive: true,
+      maxSockets: MAX_CONNECTIONS,
+      maxFreeSockets: 1,
+      secureContext: createSecureContext({ ca: connection.ca }),
+    });
+  }
+
+  /** Closes the connections kept for reuse. */
+  close(): void {
+    this.#agent.destroy();
   }
 
   async getPod(namespace: string, name: string): Promise<LocalPod | undefined> {
@@ -135,7 +155,7 @@ export class KubeRestClient implements LocalClusterApi {
         url,
         {
           method,
-          ca: this.#connection.ca,
+          agent: this.#agent,
           timeout: this.#connection.timeoutMs ?? 10_000,
           headers: {
             authorization: `Bearer ${this.#connection.token().trim()}`,
