@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runScript, testKubeconfigPath } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
+import { TUNNEL_NODE_FLAGS } from '../tunnel/local-side.js';
 import {
   RESTRICTED_CONTAINER,
   nodePod,
@@ -153,8 +154,8 @@ function bastionPod(): unknown {
   );
 }
 
-/** The Dockerfile's ENTRYPOINT: node and its flags (why each: packages/tunnel/src/bench/image-runtime.ts). */
-const ENTRYPOINT = ['node', '--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge'];
+/** The Dockerfile's ENTRYPOINT: node and its flags. */
+const ENTRYPOINT = ['node', ...TUNNEL_NODE_FLAGS];
 
 describe('tunnel image (docker/tunnel.Dockerfile contents)', () => {
   it('has the runtime config of the Dockerfile: user 65532, node entrypoint, gateway by default, no HEALTHCHECK', async () => {

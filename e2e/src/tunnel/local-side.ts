@@ -28,6 +28,8 @@ const TUNNEL_BIN = fileURLToPath(new URL('../../../packages/tunnel/dist/bin/', i
 
 /** The bastion image the plugin puts in offloaded pods (built by `build-project-images.sh tunnel`). */
 export const TUNNEL_IMAGE = 'ghcr.io/interlink-k8s/tcp-tunnel:0.1.0';
+/** The node flags of the tunnel image's ENTRYPOINT (why each: packages/tunnel/src/bench/image-runtime.ts); the gateway process runs with them too. */
+export const TUNNEL_NODE_FLAGS = ['--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge'];
 /** Name of the virtual node object of every local cluster. */
 export const VIRTUAL_NODE = 'interlink-vk';
 
@@ -127,8 +129,8 @@ export interface GatewayProcess {
 
 /** Starts `interlink-tunnel-gateway` with `env` (and PATH) and waits until it listens. */
 export async function startGatewayProcess(env: Readonly<Record<string, string>>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', join(TUNNEL_BIN, 'gateway.js')], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+  const child = spawn(process.execPath, [...TUNNEL_NODE_FLAGS, join(TUNNEL_BIN, 'gateway.js')], {
+    env: { PATH: process.env.PATH ?? '', MALLOC_ARENA_MAX: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
