@@ -32,6 +32,15 @@ async function rssMiB(pid: number): Promise<{ total: number; anon: number }> {
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-memory-'));
   const undo: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+  const cleanUp = async () => {
+    for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  // Interrupted (Ctrl-C), it still removes its network namespace and stops its control plane.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void cleanUp().then(() => process.exit(130));
+    });
+  }
   try {
     const local = await startLocalCluster('gwmem', [NAMESPACE, 'interlink']);
     undo.push(() => local.controlPlane.stop());
@@ -101,7 +110,7 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   } finally {
-    for (const step of undo.reverse()) await step().catch(() => undefined);
+    await cleanUp();
   }
 }
 
