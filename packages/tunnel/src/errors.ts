@@ -37,3 +37,13 @@ export class PortRangeExhaustedError extends TunnelError {}
 
 /** The SSH connection failed or broke (network, handshake, authentication, keepalive). */
 export class ConnectionError extends TunnelError {}
+
+/** `value` if it is an `Error`, else an `Error` of its text (for what a callback or a `catch` received). */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/** The message of an `Error`, else the text of the value. */
+export function messageOf(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}

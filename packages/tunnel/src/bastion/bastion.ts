@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import ssh2, { type AcceptConnection, type CipherAlgorithm, type ClientChannel, type ParsedKey, type RejectConnection, type TcpConnectionDetails } from 'ssh2';
-import { ConnectionError, ForwardRefusedError, HostKeyMismatchError, TunnelError } from '../errors.js';
+import { ConnectionError, ForwardRefusedError, HostKeyMismatchError, TunnelError, asError } from '../errors.js';
 import { fingerprintOf, parsePrivateKey, parsePublicKeys } from '../keys.js';
 import { formatLabels, type Labels } from '../labels.js';
 import { coalesceWrites, splice } from '../splice.js';
@@ -113,10 +113,6 @@ export interface BastionStats {
   readonly activeStreams: number;
   readonly streamsTotal: number;
   readonly targetFailuresTotal: number;
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { BastionConfig, ForwardSpec } from '../bastion/bastion.js';
 import type { GatewayConfig } from '../gateway/gateway.js';
+import { messageOf } from '../errors.js';
 import { parseAuthorizedKeys, parsePrivateKey, parsePublicKeys } from '../keys.js';
 import { ConfigError, anyText, bool, ciphers, endpointAddress, envVar, host, httpsUrl, integer, keyMaterial, list, logLevel, podKeySecret, port, portRange, readEnv, type Environment, type EnvVar, type FileReader, type Parser } from './env.js';
 import { SUPPORTED_CIPHERS } from '../ciphers.js';
@@ -259,7 +260,7 @@ function readFileOrProblem(reader: FileReader, file: string, name: string, probl
     if (text === undefined) problems.push(`${name}: ${file} does not exist`);
     return text;
   } catch (error) {
-    problems.push(`${name}: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`${name}: cannot read ${file}: ${messageOf(error)}`);
     return undefined;
   }
 }
@@ -274,7 +275,7 @@ export function loadBastionConfig(env: Environment, reader: FileReader): Bastion
   try {
     forwards = forwardList(v.bindAddress, v.targetHost)(v.forwards);
   } catch (error) {
-    problems.push(`TUNNEL_BASTION_FORWARDS: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`TUNNEL_BASTION_FORWARDS: ${messageOf(error)}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({

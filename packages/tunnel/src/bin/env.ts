@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { SUPPORTED_CIPHERS, type SupportedCipher } from '../ciphers.js';
+import { messageOf } from '../errors.js';
 import { decodeInlineKey } from '../keys.js';
 import { MIN_POD_KEY_SECRET_BYTES } from '../pod-keys.js';
 import { LOG_LEVELS } from './log.js';
@@ -60,8 +61,6 @@ export function envVar<T>(name: string, spec: VarSpec<T> & { readonly optional?:
 }
 
 type Values<V extends Record<string, EnvVar<unknown>>> = { readonly [K in keyof V]: V[K] extends EnvVar<infer T> ? T : never };
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Reads and checks every variable; throws {@link ConfigError} listing every problem, each prefixed with the variable name. */
 export function readEnv<V extends Record<string, EnvVar<unknown>>>(vars: V, env: Environment): Values<V> {

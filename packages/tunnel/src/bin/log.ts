@@ -6,6 +6,8 @@
  * several MiB of resident memory, for a few lines per connection.
  */
 
+import { messageOf } from '../errors.js';
+
 /** The level names, most severe first, and `silent`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -56,7 +58,7 @@ export function createLogger(service: string, level: LogLevel, write: (line: str
         line = JSON.stringify(entry);
       } catch (error) {
         // A field that cannot be written (a cycle, a BigInt) must not cost the line.
-        line = JSON.stringify({ level: name, time: entry.time, service, msg, logError: error instanceof Error ? error.message : String(error) });
+        line = JSON.stringify({ level: name, time: entry.time, service, msg, logError: messageOf(error) });
       }
       write(`${line}\n`);
     };

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import ssh2, { type AuthContext, type ClientInfo as SshClientInfo, type Connection, type TcpipBindInfo } from 'ssh2';
-import { TunnelError } from '../errors.js';
+import { TunnelError, asError } from '../errors.js';
 import { fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, type AuthorizedKey } from '../keys.js';
 import { parseLabels } from '../labels.js';
 import { derivePodKey, podIdentityOf } from '../pod-keys.js';
@@ -67,10 +67,6 @@ interface Client {
 
 function forwardKey(address: string, port: number): string {
   return `${address}:${port}`;
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
 
 /**

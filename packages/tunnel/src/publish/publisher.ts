@@ -1,3 +1,4 @@
+import { asError } from '../errors.js';
 import type { ForwardInfo, ForwardRemovalReason } from '../gateway/types.js';
 import { IGNORED_PORTS_LABEL, type PodIdentity } from '../pod-keys.js';
 import { endpointSliceManifest, namePorts, serviceManifest, serviceNameFor, type DeclaredPort, type PublishedPort } from './manifests.js';
@@ -102,10 +103,6 @@ function podKey(pod: PodIdentity): string {
 /** Read through a call: TypeScript would keep the narrowing of `entry.dirty = false` across `await`. */
 function hasPendingChange(entry: Entry): boolean {
   return entry.dirty;
-}
-
-function asError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }
 
 /**
