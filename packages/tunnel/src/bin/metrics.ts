@@ -28,12 +28,19 @@ interface Sample {
   readonly value: number;
 }
 
+/** What one scrape reads, once, for every metric. */
+interface Scrape {
+  readonly stats: GatewayMetricsSource;
+  readonly cpu: NodeJS.CpuUsage;
+  readonly memory: NodeJS.MemoryUsage;
+}
+
 /** A metric read at scrape time. */
 interface Metric {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge';
-  readonly samples: () => readonly Sample[];
+  readonly samples: (scrape: Scrape) => readonly Sample[];
 }
 
 /** Renders metrics in the Prometheus text format (version 0.0.4). */
@@ -41,11 +48,11 @@ export type MetricsRenderer = () => string;
 
 const labelValue = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
-function render(metrics: readonly Metric[]): string {
+function render(metrics: readonly Metric[], scrape: Scrape): string {
   const lines: string[] = [];
   for (const metric of metrics) {
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`);
-    for (const { labels, value } of metric.samples()) {
+    for (const { labels, value } of metric.samples(scrape)) {
       const labelText = labels === undefined ? '' : `{${Object.entries(labels).map(([key, text]) => `${key}="${labelValue(text)}"`).join(',')}}`;
       lines.push(`${metric.name}${labelText} ${String(value)}`);
     }
@@ -73,30 +80,22 @@ function processMetrics(): Metric[] {
   const startSeconds = Math.round((Date.now() - performance.now()) / 1000);
   const [major = '', minor = '', patch = ''] = process.versions.node.split('.');
   return [
-    { name: 'process_cpu_user_seconds_total', help: 'User CPU time spent in seconds.', type: 'counter', samples: () => one(process.cpuUsage().user / 1e6) },
-    { name: 'process_cpu_system_seconds_total', help: 'System CPU time spent in seconds.', type: 'counter', samples: () => one(process.cpuUsage().system / 1e6) },
-    {
-      name: 'process_cpu_seconds_total',
-      help: 'Total user and system CPU time spent in seconds.',
-      type: 'counter',
-      samples: () => {
-        const { user, system } = process.cpuUsage();
-        return one((user + system) / 1e6);
-      },
-    },
+    { name: 'process_cpu_user_seconds_total', help: 'User CPU time spent in seconds.', type: 'counter', samples: ({ cpu }) => one(cpu.user / 1e6) },
+    { name: 'process_cpu_system_seconds_total', help: 'System CPU time spent in seconds.', type: 'counter', samples: ({ cpu }) => one(cpu.system / 1e6) },
+    { name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', type: 'counter', samples: ({ cpu }) => one((cpu.user + cpu.system) / 1e6) },
     { name: 'process_start_time_seconds', help: 'Start time of the process since unix epoch in seconds.', type: 'gauge', samples: () => one(startSeconds) },
-    { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', type: 'gauge', samples: () => one(process.memoryUsage.rss()) },
+    { name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', type: 'gauge', samples: ({ memory }) => one(memory.rss) },
     { name: 'process_open_fds', help: 'Number of open file descriptors.', type: 'gauge', samples: openFileDescriptors },
-    { name: 'nodejs_heap_size_total_bytes', help: 'Process heap size from Node.js in bytes.', type: 'gauge', samples: () => one(process.memoryUsage().heapTotal) },
-    { name: 'nodejs_heap_size_used_bytes', help: 'Process heap size used from Node.js in bytes.', type: 'gauge', samples: () => one(process.memoryUsage().heapUsed) },
-    { name: 'nodejs_external_memory_bytes', help: 'Node.js external memory size in bytes.', type: 'gauge', samples: () => one(process.memoryUsage().external) },
+    { name: 'nodejs_heap_size_total_bytes', help: 'Process heap size from Node.js in bytes.', type: 'gauge', samples: ({ memory }) => one(memory.heapTotal) },
+    { name: 'nodejs_heap_size_used_bytes', help: 'Process heap size used from Node.js in bytes.', type: 'gauge', samples: ({ memory }) => one(memory.heapUsed) },
+    { name: 'nodejs_external_memory_bytes', help: 'Node.js external memory size in bytes.', type: 'gauge', samples: ({ memory }) => one(memory.external) },
     { name: 'nodejs_version_info', help: 'Node.js version info.', type: 'gauge', samples: () => [{ labels: { version: process.version, major, minor, patch }, value: 1 }] },
   ];
 }
 
-/** The gateway's metrics, read from `stats()` at each scrape, plus the process metrics. */
+/** The gateway's metrics, read from `stats()` once per scrape, plus the process metrics. */
 export function createGatewayMetrics(stats: () => GatewayMetricsSource): MetricsRenderer {
-  const own = (type: Metric['type'], name: string, help: string, pick: (s: GatewayMetricsSource) => number): Metric => ({ name: PREFIX + name, help, type, samples: () => one(pick(stats())) });
+  const own = (type: Metric['type'], name: string, help: string, pick: (s: GatewayMetricsSource) => number): Metric => ({ name: PREFIX + name, help, type, samples: (scrape) => one(pick(scrape.stats)) });
   const metrics = [
     own('gauge', 'ssh_connections', 'SSH connections open now, authenticated or not.', (s) => s.sshConnections),
     own('counter', 'ssh_connections_total', 'SSH connections that authenticated.', (s) => s.sshConnectionsTotal),
@@ -112,7 +111,8 @@ export function createGatewayMetrics(stats: () => GatewayMetricsSource): Metrics
     own('counter', 'publish_errors_total', 'Failed local API calls while publishing Services (retried).', (s) => s.publishErrorsTotal),
     ...processMetrics(),
   ];
-  return () => render(metrics);
+  // The stats, CPU and memory are read once per scrape, so the figures of one scrape agree.
+  return () => render(metrics, { stats: stats(), cpu: process.cpuUsage(), memory: process.memoryUsage() });
 }
 
 /** Serves `/healthz` (200 while `healthy()`, else 503) and `/metrics` (Prometheus text). */
