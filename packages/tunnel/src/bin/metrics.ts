@@ -77,7 +77,8 @@ function openFileDescriptors(): readonly Sample[] {
  * resident memory (docs/benchmarks.md), against a budget of 80 MB.
  */
 function processMetrics(): Metric[] {
-  const startSeconds = Math.round((Date.now() - performance.now()) / 1000);
+  // Floored: a start time rounded up could lie after the moment of a scrape.
+  const startSeconds = Math.floor((Date.now() - process.uptime() * 1000) / 1000);
   const [major = '', minor = '', patch = ''] = process.versions.node.split('.');
   return [
     { name: 'process_cpu_user_seconds_total', help: 'User CPU time spent in seconds.', type: 'counter', samples: ({ cpu }) => one(cpu.user / 1e6) },
