@@ -9,7 +9,7 @@
  * client to the API server and the publisher's state per pod. The gateway
  * runs as the image runs it (node flags and `MALLOC_ARENA_MAX`).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,17 +17,12 @@ import { Bastion } from '@interlink-k8s/tunnel';
 import { bastionLabels, derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
 import { eventually } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
+import { memoryOf } from '../harness/process.js';
 import { ClientNamespace, createLocalPod, gatewayApiAccess, httpPod, makeTunnelKeys, startGatewayProcess, startLocalCluster } from '../tunnel/local-side.js';
 
 const TUNNELS = Number(process.env.BENCH_TUNNELS ?? 200);
 const NAMESPACE = 'shop';
 const SETTLE_SECONDS = Number(process.env.BENCH_SETTLE_SECONDS ?? 30);
-
-async function rssMiB(pid: number): Promise<{ total: number; anon: number }> {
-  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { total: kib('VmRSS') / 1024, anon: kib('RssAnon') / 1024 };
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gateway-memory-'));
@@ -65,7 +60,7 @@ async function main(): Promise<void> {
     undo.push(() => gateway.stop());
     const pid = gateway.child.pid ?? 0;
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const idle = await rssMiB(pid);
+    const idle = await memoryOf(pid);
 
     // The bastions forward to a local server that is never called: the tunnels are idle.
     const target = createServer((socket) => socket.end());
@@ -94,16 +89,16 @@ async function main(): Promise<void> {
     const publishedIn = (Date.now() - started) / 1000;
     // Right after the burst of API calls, and once the garbage of it has had time to go.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const afterBurst = await rssMiB(pid);
+    const afterBurst = await memoryOf(pid);
     await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
-    const busy = await rssMiB(pid);
+    const busy = await memoryOf(pid);
     const services = await local.kube.ok<{ items: unknown[] }>('GET', `/api/v1/namespaces/${NAMESPACE}/services`);
 
     process.stdout.write(
       [
         `gateway publishing in a real local control plane (per-pod keys), node ${process.version}`,
         `  ${String(services.items.length)} Services published for ${String(TUNNELS)} pods in ${publishedIn.toFixed(1)} s (pods created one by one meanwhile)`,
-        `  gateway RSS: ${idle.total.toFixed(1)} MiB idle; with ${String(TUNNELS)} idle tunnels and their Services ${afterBurst.total.toFixed(1)} MiB 3 s after the last was published, ${busy.total.toFixed(1)} MiB ${String(SETTLE_SECONDS)} s later`,
+        `  gateway RSS: ${idle.rss.toFixed(1)} MiB idle; with ${String(TUNNELS)} idle tunnels and their Services ${afterBurst.rss.toFixed(1)} MiB 3 s after the last was published, ${busy.rss.toFixed(1)} MiB ${String(SETTLE_SECONDS)} s later`,
         `  of which anonymous: ${idle.anon.toFixed(1)}, ${afterBurst.anon.toFixed(1)} and ${busy.anon.toFixed(1)} MiB`,
         `  publish errors: ${String(gateway.events('publishFailed').length)}`,
         '',

@@ -14,6 +14,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane } from '../harness/index.js';
+import { memoryOf } from '../harness/process.js';
 import { startPluginProcess } from '../plugin/plugin-process.js';
 import { samplePodData } from '../samples/sample-pod.js';
 import { summarize, throughput, timed, type LatencySummary } from './stats.js';
@@ -53,13 +54,6 @@ async function podRequests(kc: KubeConfig): Promise<number> {
     }
   }
   return total;
-}
-
-/** Resident and peak memory of a process, in MiB. */
-async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-  return { rss: kib('VmRSS') / 1024, hwm: kib('VmHWM') / 1024 };
 }
 
 const fmt = (s: LatencySummary) => `${s.p50.toFixed(2)} / ${s.p99.toFixed(2)}`;

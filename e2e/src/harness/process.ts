@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** How a managed process ended. */
 export interface ProcessExit {
@@ -140,4 +141,11 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
 /** Describes an exit for humans: `exit code 1` or `signal SIGKILL`. */
 export function describeExit(exit: ProcessExit): string {
   return exit.signal === null ? `exit code ${String(exit.code)}` : `signal ${exit.signal}`;
+}
+
+/** A process's memory in MiB, from `/proc/<pid>/status`: resident, its anonymous part (not file-backed pages such as the `node` binary's), and the highest resident so far. */
+export async function memoryOf(pid: number): Promise<{ rss: number; anon: number; hwm: number }> {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+  return { rss: kib('VmRSS') / 1024, anon: kib('RssAnon') / 1024, hwm: kib('VmHWM') / 1024 };
 }
