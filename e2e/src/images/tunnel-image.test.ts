@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { IMAGE_NODE_FLAGS } from '@interlink-k8s/tunnel/image-runtime';
 import { runScript, testKubeconfigPath } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
-import { TUNNEL_NODE_FLAGS } from '../tunnel/local-side.js';
 import {
   RESTRICTED_CONTAINER,
   nodePod,
@@ -154,8 +154,8 @@ function bastionPod(): unknown {
   );
 }
 
-/** The Dockerfile's ENTRYPOINT: node and its flags. */
-const ENTRYPOINT = ['node', ...TUNNEL_NODE_FLAGS];
+/** The Dockerfile's ENTRYPOINT: node and its flags (a tunnel unit test keeps the two in step). */
+const ENTRYPOINT = ['node', ...IMAGE_NODE_FLAGS];
 
 describe('tunnel image (docker/tunnel.Dockerfile contents)', () => {
   it('has the runtime config of the Dockerfile: user 65532, node entrypoint, gateway by default, no HEALTHCHECK', async () => {

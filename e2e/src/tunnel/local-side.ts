@@ -19,6 +19,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '@interlink-k8s/tunnel/image-runtime';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Helm, Kubectl, helmBinary, kubectlBinary } from '../charts/chart-tools.js';
 import { eventually, rawKube, startControlPlane, type ControlPlane, type RawKube } from '../harness/index.js';
@@ -28,8 +29,6 @@ const TUNNEL_BIN = fileURLToPath(new URL('../../../packages/tunnel/dist/bin/', i
 
 /** The bastion image the plugin puts in offloaded pods (built by `build-project-images.sh tunnel`). */
 export const TUNNEL_IMAGE = 'ghcr.io/interlink-k8s/tcp-tunnel:0.1.0';
-/** The node flags of the tunnel image's ENTRYPOINT (why each: packages/tunnel/src/bench/image-runtime.ts); the gateway process runs with them too. */
-export const TUNNEL_NODE_FLAGS = ['--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge'];
 /** Name of the virtual node object of every local cluster. */
 export const VIRTUAL_NODE = 'interlink-vk';
 
@@ -127,10 +126,10 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `interlink-tunnel-gateway` with `env` (and PATH) and waits until it listens. */
+/** Starts `interlink-tunnel-gateway` with `env` (and PATH), as the tunnel image runs it, and waits until it listens. */
 export async function startGatewayProcess(env: Readonly<Record<string, string>>): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...TUNNEL_NODE_FLAGS, join(TUNNEL_BIN, 'gateway.js')], {
-    env: { PATH: process.env.PATH ?? '', MALLOC_ARENA_MAX: '1', ...env },
+  const child = spawn(process.execPath, [...IMAGE_NODE_FLAGS, join(TUNNEL_BIN, 'gateway.js')], {
+    env: { PATH: process.env.PATH ?? '', ...IMAGE_RUNTIME_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

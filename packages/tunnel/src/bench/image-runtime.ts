@@ -1,7 +1,8 @@
 /**
  * How the tunnel image runs `node` for the gateway and the bastion
  * (`docker/tunnel.Dockerfile`: its ENTRYPOINT flags and its ENV). The
- * benchmark runs both processes the same way by default, and a test keeps
+ * benchmark runs both processes the same way by default, so does the e2e
+ * suite's gateway (`@interlink-k8s/tunnel/image-runtime`), and a test keeps
  * these in step with the Dockerfile.
  *
  * - `--max-semi-space-size=1`: V8's young generation holds both of its 1 MiB
