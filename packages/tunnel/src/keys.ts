@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import ssh2, { type ParsedKey } from 'ssh2';
+import type { ParsedKey } from 'ssh2';
 import { KeyError } from './errors.js';
-
-const { utils } = ssh2;
+import { parseKey } from './ssh2-parts.js';
 
 /** One entry of an authorised-keys list. */
 export interface AuthorizedKey {
@@ -33,7 +32,7 @@ export function fingerprintOf(key: ParsedKey | Buffer): string {
  * as found in `known_hosts`-free form or a `.pub` file. Throws {@link KeyError}.
  */
 export function parsePublicKey(text: string, what = 'public key'): ParsedKey {
-  const parsed = firstKey(utils.parseKey(text.trim()));
+  const parsed = firstKey(parseKey(text.trim()));
   if (parsed instanceof Error) throw new KeyError(`${what}: ${parsed.message}`, { cause: parsed });
   if (parsed.isPrivateKey()) throw new KeyError(`${what}: expected a public key, got a private key`);
   return parsed;
@@ -80,7 +79,7 @@ export function parsePublicKeys(text: string, what = 'public key'): ParsedKey[] 
 
 /** Parses a private key (OpenSSH or PEM); throws {@link KeyError} if it is not one or cannot be decrypted. */
 export function parsePrivateKey(text: string | Buffer, passphrase?: string, what = 'private key'): ParsedKey {
-  const parsed = firstKey(utils.parseKey(text, passphrase));
+  const parsed = firstKey(parseKey(text, passphrase));
   if (parsed instanceof Error) throw new KeyError(`${what}: ${parsed.message}`, { cause: parsed });
   if (!parsed.isPrivateKey()) throw new KeyError(`${what}: expected a private key, got a public key`);
   return parsed;

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import ssh2, { type AcceptConnection, type CipherAlgorithm, type ClientChannel, type ParsedKey, type RejectConnection, type TcpConnectionDetails } from 'ssh2';
+import type { AcceptConnection, CipherAlgorithm, ClientChannel, ParsedKey, RejectConnection, TcpConnectionDetails } from 'ssh2';
 import { ConnectionError, ForwardRefusedError, HostKeyMismatchError, TunnelError, asError } from '../errors.js';
 import { fingerprintOf, parsePrivateKey, parsePublicKeys } from '../keys.js';
 import { formatLabels, type Labels } from '../labels.js';
 import { coalesceWrites, splice } from '../splice.js';
+import { sshClientClass } from '../ssh2-parts.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 
-const { Client } = ssh2;
+const Client = sshClientClass();
 type SshClient = InstanceType<typeof Client>;
 
 /** One reverse forward the bastion asks for, and where its connections go. */

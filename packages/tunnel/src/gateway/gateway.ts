@@ -1,10 +1,11 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import ssh2, { type AuthContext, type ClientInfo as SshClientInfo, type Connection, type TcpipBindInfo } from 'ssh2';
+import type { AuthContext, ClientInfo as SshClientInfo, Connection, TcpipBindInfo } from 'ssh2';
 import { TunnelError, asError } from '../errors.js';
 import { fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, type AuthorizedKey } from '../keys.js';
 import { parseLabels } from '../labels.js';
 import { derivePodKey, podIdentityOf } from '../pod-keys.js';
 import { coalesceWrites, splice } from '../splice.js';
+import { sshServerClass } from '../ssh2-parts.js';
 import { PortAllocator, type PortRange } from './ports.js';
 import type {
   AuthFailure,
@@ -18,7 +19,7 @@ import type {
   RefusedRequest,
 } from './types.js';
 
-const { Server: SshServer } = ssh2;
+const SshServer = sshServerClass();
 
 /** Settings of a gateway when built with {@link TunnelGateway.fromConfig}; keys as text. */
 export interface GatewayConfig extends Partial<Omit<GatewayOptions, 'hostKeys' | 'authorizedKeys'>> {

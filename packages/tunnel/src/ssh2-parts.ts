@@ -1,0 +1,26 @@
+/**
+ * ssh2's server, client and key parser, each loaded on its own. ssh2's index
+ * (`import ssh2 from 'ssh2'`) loads all of ssh2 at once: the client, the
+ * server, the agents, the HTTP agents and key generation. The gateway needs
+ * only the server and the bastion only the client; loading one part leaves
+ * the others' code out of the process (docs/benchmarks.md, "Memory"). The
+ * types are ssh2's own.
+ */
+import { createRequire } from 'node:module';
+import type ssh2 from 'ssh2';
+
+const load = createRequire(import.meta.url);
+
+/** ssh2's `Server` class. */
+export function sshServerClass(): typeof ssh2.Server {
+  return load('ssh2/lib/server.js') as typeof ssh2.Server;
+}
+
+/** ssh2's `Client` class. */
+export function sshClientClass(): typeof ssh2.Client {
+  return load('ssh2/lib/client.js') as typeof ssh2.Client;
+}
+
+/** ssh2's `utils.parseKey`. */
+export const parseKey: typeof ssh2.utils.parseKey = (data, passphrase) =>
+  (load('ssh2/lib/protocol/keyParser.js') as typeof ssh2.utils).parseKey(data, passphrase);
