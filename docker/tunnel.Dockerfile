@@ -69,8 +69,10 @@ EXPOSE 2222 9090
 # tunnels, at no cost in throughput. Buffers' memory counted in V8's global
 # limit: no full collection every 64 MiB of packet buffers (~12% of the CPU of
 # a busy tunnel). Young collections without helper threads: with such small
-# semi-spaces waking them costs more than they save. See
+# semi-spaces waking them costs more than they save. No Maglev or Sparkplug
+# tier: on two CPUs their early compilations cost more than they gain, in
+# connection rate and in memory (~4 MiB for a gateway publishing 200 pods). See
 # packages/tunnel/src/bench/image-runtime.ts and docs/benchmarks.md; the
 # benchmark runs both processes this way too.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--no-parallel-scavenge"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--no-parallel-scavenge", "--no-maglev", "--no-sparkplug"]
 CMD ["dist/bin/gateway.js"]

@@ -32,7 +32,8 @@
 #   interlink-k8s/tcp-tunnel:0.1.0  (docker/tunnel.Dockerfile)
 #       Same base layer; layer 2 is `pnpm --filter @interlink-k8s/tunnel deploy
 #       --prod --legacy` at /app. Entrypoint ["node","--max-semi-space-size=1",
-#       "--external-memory-accounted-in-global-limit", "--no-parallel-scavenge"],
+#       "--external-memory-accounted-in-global-limit", "--no-parallel-scavenge",
+#       "--no-maglev", "--no-sparkplug"],
 #       Cmd ["dist/bin/gateway.js"]; the bastion runs with args
 #       ["dist/bin/bastion.js"].
 #
@@ -180,6 +181,7 @@ if [ "$what" = tunnel ] || [ "$what" = all ]; then
     --config.entrypoint node --config.entrypoint --max-semi-space-size=1 \
     --config.entrypoint --external-memory-accounted-in-global-limit \
     --config.entrypoint --no-parallel-scavenge \
+    --config.entrypoint --no-maglev --config.entrypoint --no-sparkplug \
     --config.env MALLOC_ARENA_MAX=1 \
     --config.cmd dist/bin/gateway.js \
     --config.label "org.opencontainers.image.title=tcp-tunnel" \

@@ -148,7 +148,7 @@ describe('existing-secrets-values.yaml (the defaults)', () => {
     expect(deployment.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
     const gateway = gatewayOf(objects);
     expect(gateway.image).toBe('ghcr.io/interlink-k8s/tcp-tunnel:0.1.0');
-    expect(gateway.command).toEqual(['node', '--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge', 'dist/bin/gateway.js']);
+    expect(gateway.command).toEqual(['node', '--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge', '--no-maglev', '--no-sparkplug', 'dist/bin/gateway.js']);
   });
 
   it('bastions reach port "ssh" (2222) through a NodePort Service; /healthz and /metrics are on port "http" (9090) behind a ClusterIP Service', () => {

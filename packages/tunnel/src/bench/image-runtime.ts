@@ -20,10 +20,24 @@
  *   frequent and small; waking V8's helper threads for each cost more than
  *   the work they share (~6% of the CPU per connection, and less per MiB;
  *   peak memory unchanged).
+ * - `--no-maglev --no-sparkplug`: functions run in V8's interpreter until
+ *   they are hot enough for TurboFan, without the two tiers in between. On a
+ *   2-CPU machine Maglev's many early compilations cost more than they
+ *   gain: with neither tier the gateway makes ~4% more connections per
+ *   second at less CPU each, throughput does not move, and with 200
+ *   tunnels it is ~2 MiB smaller without publishing and ~4 MiB smaller
+ *   while publishing (less compiler code touched in the node binary, fewer
+ *   compiled functions, less malloc churn; docs/benchmarks.md).
  * - `MALLOC_ARENA_MAX=1`: glibc keeps one malloc arena instead of one per
  *   thread that allocated (Node's and V8's worker threads); ~3 MiB less.
  */
-export const IMAGE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--no-parallel-scavenge'];
+export const IMAGE_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=1',
+  '--external-memory-accounted-in-global-limit',
+  '--no-parallel-scavenge',
+  '--no-maglev',
+  '--no-sparkplug',
+];
 
 /** Environment variables the image sets for the runtime (not the application's own). */
 export const IMAGE_RUNTIME_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
