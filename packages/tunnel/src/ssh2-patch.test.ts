@@ -3,7 +3,9 @@
  * only when it is first used. The tunnel never uses it; these tests keep the
  * behaviour ssh2's other users rely on: an exec session's stderr carries
  * data both ways, and a stderr first touched after the channel closed is
- * already ended, as an eager one would be.
+ * already ended, as an eager one would be. The patch also drops the key
+ * exchange's ephemeral key once used, and makes the buffers a connection
+ * keeps exact-size instead of slices of Buffer's shared pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
@@ -12,17 +14,28 @@ import { keygen, tempDir, type KeyPair } from './__tests__/helpers.js';
 
 const { Client, Server } = ssh2;
 
-describe('ssh2 as patched: stderr streams made on first use', () => {
+/** The parts of ssh2's internal protocol state the patch changes. */
+interface ProtocolInternals {
+  readonly _identRaw: Buffer;
+  readonly _remoteIdentRaw: Buffer;
+  readonly _decipher: { readonly _tag?: Buffer };
+  readonly _kex: { readonly _keys?: unknown };
+}
+
+describe('ssh2 as patched', () => {
   const dir = tempDir();
   let hostKey: KeyPair;
   let server: InstanceType<typeof Server>;
   let port = 0;
   /** What the server side of each exec does with its channel. */
   let onExec: (channel: ServerChannel) => void = () => undefined;
+  /** The server's side of the newest connection. */
+  let serverSide: ProtocolInternals | undefined;
 
   beforeAll(async () => {
     hostKey = keygen(dir.path, 'host');
-    server = new Server({ hostKeys: [hostKey.privateText] }, (conn) => {
+    server = new Server({ hostKeys: [hostKey.privateText], ident: 'patch-test-server' }, (conn) => {
+      serverSide = (conn as unknown as { _protocol: ProtocolInternals })._protocol;
       conn.on('authentication', (ctx) => {
         ctx.accept();
       });
@@ -54,7 +67,14 @@ describe('ssh2 as patched: stderr streams made on first use', () => {
           else resolve({ channel, client });
         });
       });
-      client.connect({ host: '127.0.0.1', port, username: 'test', hostVerifier: () => true });
+      client.connect({
+        host: '127.0.0.1',
+        port,
+        username: 'test',
+        hostVerifier: () => true,
+        ident: 'patch-test-client',
+        algorithms: { kex: ['curve25519-sha256'], cipher: ['aes128-gcm@openssh.com'] },
+      });
     });
   }
 
@@ -102,5 +122,24 @@ describe('ssh2 as patched: stderr streams made on first use', () => {
     client.end();
 
     expect({ stdout, text }).toEqual({ stdout: 'only stdout', text: '' });
+  });
+
+  it('keeps no ephemeral key, and no slice of the shared buffer pool, for the life of a connection', async () => {
+    onExec = (channel) => {
+      channel.exit(0);
+      channel.end();
+    };
+    const { channel, client } = await exec('anything');
+    await collect(channel);
+    const clientSide = (client as unknown as { _protocol: ProtocolInternals })._protocol;
+    client.end();
+
+    for (const side of [clientSide, serverSide]) {
+      if (side === undefined) throw new Error('no server-side connection');
+      const kept = [side._identRaw, side._remoteIdentRaw, side._decipher._tag];
+      // Exact-size buffers own their memory: a pooled slice is a small window on a 64 KiB slab.
+      expect(kept.map((buffer) => buffer === undefined ? 'missing' : buffer.buffer.byteLength === buffer.length)).toEqual([true, true, true]);
+      expect(side._kex._keys).toBeNull();
+    }
   });
 });
