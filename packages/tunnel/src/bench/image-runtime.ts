@@ -25,7 +25,7 @@
  *   2-CPU machine Maglev's many early compilations cost more than they
  *   gain: with neither tier the gateway makes ~4% more connections per
  *   second at less CPU each, throughput does not move, and with 200
- *   tunnels it is ~2 MiB smaller without publishing and ~4 MiB smaller
+ *   tunnels it is ~2 MiB smaller without publishing and 3–4 MiB smaller
  *   while publishing (less compiler code touched in the node binary, fewer
  *   compiled functions, less malloc churn; docs/benchmarks.md).
  * - `MALLOC_ARENA_MAX=1`: glibc keeps one malloc arena instead of one per
