@@ -22,6 +22,9 @@ export function sshClientClass(): typeof ssh2.Client {
   return load('ssh2/lib/client.js') as typeof ssh2.Client;
 }
 
-/** ssh2's `utils.parseKey`. */
-export const parseKey: typeof ssh2.utils.parseKey = (data, passphrase) =>
-  (load('ssh2/lib/protocol/keyParser.js') as typeof ssh2.utils).parseKey(data, passphrase);
+/**
+ * ssh2's `utils.parseKey`, loaded with this module: whoever parses keys
+ * (both sides) needs it, and a call then resolves no module (the gateway
+ * parses a key per pod that connects).
+ */
+export const parseKey: typeof ssh2.utils.parseKey = (load('ssh2/lib/protocol/keyParser.js') as typeof ssh2.utils).parseKey;
