@@ -11,6 +11,8 @@
 #                        (127.0.0.1:5000, started here and left running;
 #                        `bash e2e/scripts/registry.sh stop` stops it)
 #   4. build-helm.sh     helm, from the Go module proxy (the chart tests)
+#   5. build-interlink.sh InterLink's Virtual Kubelet and API server, from the
+#                        source snapshot in ../shared/vendor
 #
 # Usage: prepare.sh        Needs root, go, and apt-get (Debian/Ubuntu).
 # Prints the bin directory on its last line.
@@ -27,5 +29,6 @@ bash "$HERE/node-prereqs.sh" >/dev/null
 bin=$(bash "$HERE/build-binaries.sh" etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl | tail -n1)
 bash "$HERE/build-images.sh" >/dev/null
 bash "$HERE/build-helm.sh" >/dev/null
+bash "$HERE/build-interlink.sh" >/dev/null
 log "ready in $((SECONDS - t0)) s (binaries in $bin)"
 echo "$bin"

@@ -47,6 +47,8 @@ export interface ControlPlane {
   kubeconfigPath: string;
   /** Content of the admin kubeconfig. */
   kubeconfigYaml: string;
+  /** PEM of the cluster's CA (what a pod finds in its service-account volume). */
+  caPem: string;
   /**
    * Issues a client certificate for `user` (with `groups` as organizations)
    * and returns the path of a kubeconfig using it. Such a user starts with no
@@ -176,8 +178,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         server: apiServerUrl,
         caPem: ca.ca.certPem,
         userName,
-        certPem: cert.certPem,
-        keyPem: cert.keyPem,
+        credentials: { kind: 'cert', certPem: cert.certPem, keyPem: cert.keyPem },
       });
       const path = join(dir, fileName);
       await writeFile(path, yaml, { mode: 0o600 });
@@ -349,6 +350,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       apiServerUrl,
       kubeconfigPath: adminKubeconfig.path,
       kubeconfigYaml: adminKubeconfig.yaml,
+      caPem: ca.ca.certPem,
       kubeconfigFor,
       restartApiServer: async () => {
         if (stopping !== undefined) throw new Error(`control plane "${opts.name}" is stopped`);

@@ -1,11 +1,13 @@
-/** What one kubeconfig needs: one cluster, one client-certificate user. */
+/** How the kubeconfig's one user authenticates. */
+export type KubeconfigCredentials = { kind: 'cert'; certPem: string; keyPem: string } | { kind: 'token'; token: string };
+
+/** What one kubeconfig needs: one cluster, one user. */
 export interface KubeconfigInput {
   clusterName: string;
   server: string;
   caPem: string;
   userName: string;
-  certPem: string;
-  keyPem: string;
+  credentials: KubeconfigCredentials;
 }
 
 /**
@@ -28,8 +30,9 @@ export function renderKubeconfig(input: KubeconfigInput): string {
     'users:',
     `  - name: ${q(input.userName)}`,
     '    user:',
-    `      client-certificate-data: ${b64(input.certPem)}`,
-    `      client-key-data: ${b64(input.keyPem)}`,
+    ...(input.credentials.kind === 'cert'
+      ? [`      client-certificate-data: ${b64(input.credentials.certPem)}`, `      client-key-data: ${b64(input.credentials.keyPem)}`]
+      : [`      token: ${q(input.credentials.token)}`]),
     'contexts:',
     `  - name: ${q(context)}`,
     '    context:',

@@ -18,6 +18,8 @@ export interface ProcessSpec {
   /** stdout and stderr are appended to this file. */
   logPath: string;
   cwd?: string;
+  /** Added to this process's environment. */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** A child process of this Node process whose life the harness controls. */
@@ -80,7 +82,7 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
   const fd = openSync(spec.logPath, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { cwd: spec.cwd, stdio: ['ignore', fd, fd] });
+    child = spawn(file, args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', fd, fd] });
   } finally {
     closeSync(fd);
   }

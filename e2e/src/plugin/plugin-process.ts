@@ -2,16 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 /** A plugin server running as its own process, as it runs next to InterLink. */
 export interface PluginProcess {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`, or `unix://<path>` when it listens on a unix socket. */
   url: string;
-  /** Its TCP port on 127.0.0.1. */
+  /** Its TCP port on 127.0.0.1 (0 on a unix socket). */
   port: number;
+  /** Its unix socket, when it listens on one. */
+  socketPath?: string;
   /** Its process id (for memory readings). */
   pid: number;
   /** Where its JSON log lines go. */
@@ -30,6 +33,10 @@ export interface PluginProcessOptions {
   settings?: Record<string, Record<string, string>>;
   /** Extra environment variables (they override the ini file, as in production). */
   env?: Record<string, string>;
+  /** Listen on this TCP port (a restarted plugin keeps its address); default a free one. */
+  port?: number;
+  /** Listen on this unix socket instead of TCP. */
+  socketPath?: string;
 }
 
 /**
@@ -61,9 +68,10 @@ export function pluginEntryPoint(): string {
  * `config.ini` (the reference plugin's keys) and waits until `/readyz` is 200.
  */
 export async function startPluginProcess(opts: PluginProcessOptions): Promise<PluginProcess> {
-  const port = await freePort();
+  const socketPath = opts.socketPath;
+  const port = socketPath === undefined ? (opts.port ?? (await freePort())) : 0;
   const settings: Record<string, Record<string, string>> = {
-    app: { socket_address: 'http://127.0.0.1', socket_port: String(port) },
+    app: socketPath === undefined ? { socket_address: 'http://127.0.0.1', socket_port: String(port) } : { socket_address: `unix://${socketPath}` },
     log: { level: 'info' },
     k8s: { kubeconfig_path: opts.kubeconfigPath },
     offloading: { namespace_prefix: 'offloading' },
@@ -84,17 +92,12 @@ export async function startPluginProcess(opts: PluginProcessOptions): Promise<Pl
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const url = `http://127.0.0.1:${port}`;
+  const url = socketPath === undefined ? `http://127.0.0.1:${port}` : `unix://${socketPath}`;
   const exited = once(child, 'exit');
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the plugin exited with ${child.exitCode} during start-up; see ${logPath}`);
-    try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
+    if ((await readyzStatus(port, socketPath)) === 200) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the plugin was not ready within 30 s; see ${logPath}`);
@@ -104,6 +107,7 @@ export async function startPluginProcess(opts: PluginProcessOptions): Promise<Pl
   return {
     url,
     port,
+    ...(socketPath === undefined ? {} : { socketPath }),
     pid: child.pid ?? 0,
     logPath,
     async stop(timeoutMs = 10_000) {
@@ -115,4 +119,20 @@ export async function startPluginProcess(opts: PluginProcessOptions): Promise<Pl
       return code;
     },
   };
+}
+
+// GET /readyz over TCP or the unix socket; 0 while nothing answers.
+function readyzStatus(port: number, socketPath: string | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    const target = socketPath === undefined ? { host: '127.0.0.1', port } : { socketPath };
+    const req = request({ ...target, path: '/readyz', method: 'GET', timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => {
+      resolve(0);
+    });
+    req.end();
+  });
 }
