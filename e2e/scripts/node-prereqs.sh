@@ -3,7 +3,8 @@
 # Kubernetes node and the image tooling of the sandbox need on this machine:
 #   containerd runc containernetworking-plugins iptables iproute2
 #   busybox-static docker-registry curl umoci skopeo, plus gcc/libc6-dev for
-#   the pause binary.
+#   the pause binary and debootstrap for the Debian look-alike images
+#   (python, nginx, cowsay: build-images.sh).
 # Services shipped by those packages are NOT started (policy-rc.d): the
 # sandbox starts containerd and the registry itself, with its own configs.
 #
@@ -25,6 +26,8 @@ wanted=(containerd runc containernetworking-plugins iptables iproute2 busybox-st
   # image tooling: no daemon, nothing under /var/lib/containers (bookworm also
   # has buildah 1.28, but build-images.sh uses these two)
   umoci skopeo
+  # root filesystems of the Debian look-alike images (python:alpine, nginx:alpine...)
+  debootstrap
   # the tunnel's interoperability tests: OpenSSH's ssh -R against our gateway,
   # our bastion against OpenSSH's sshd (started by the tests on loopback only)
   openssh-client openssh-server)
