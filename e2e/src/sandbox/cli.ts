@@ -176,7 +176,7 @@ async function env(): Promise<number> {
       `export KUBECONFIG=${state.localKubeconfig}`,
       `alias kubectl-remote='kubectl --kubeconfig=${state.remoteKubeconfig}'`,
       `# a pod for the virtual node needs: nodeSelector kubernetes.io/hostname: ${state.virtualNode}`,
-      `#   and a toleration of virtual-node.interlink/no-schedule (see e2e/src/samples/)`,
+      `#   and a toleration of virtual-node.interlink/no-schedule (e2e/samples/offload-demo.yaml is an example)`,
       `# logs: plugin ${state.pluginLog}; InterLink ${state.interlinkLogs.join(', ')}`,
       '',
     ].join('\n'),
