@@ -78,6 +78,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if or .Values.tcpTunnel.podKeySecret.existingSecret .Values.tcpTunnel.podKeySecret.value }}true{{ end }}
 {{- end }}
 
+{{/*
+Whether the plugin reads the local cluster with its own ServiceAccount:
+`localAccess.enabled`, unless `config.local.kubeconfig_path` names a
+kubeconfig of its own. Then the chart binds the ClusterRole, mounts the
+token and sets `local.in_cluster`.
+*/}}
+{{- define "ikp.localInCluster" -}}
+{{- if and .Values.localAccess.enabled (not (dig "local" "kubeconfig_path" "" .Values.config)) }}true{{ end }}
+{{- end }}
+
+{{/* Name of the cluster-scoped ClusterRole and binding: releases of the same name in two namespaces must not meet. */}}
+{{- define "ikp.localRbacName" -}}
+{{- printf "%s-%s-local-pods" .Release.Namespace (include "ikp.fullname" .) }}
+{{- end }}
+
 {{/* Whether `config.tcp_tunnel.enabled` is true (default false). */}}
 {{- define "ikp.tunnelEnabled" -}}
 {{- $v := dig "tcp_tunnel" "enabled" false .Values.config }}
@@ -100,6 +115,9 @@ and combinations that cannot work, with a message naming what to set instead.
 {{- if hasKey $app $key }}
 {{- fail (printf "config.app.%s is set by the chart from listen.mode, listen.port and listen.socketPath: set those instead" $key) }}
 {{- end }}
+{{- end }}
+{{- if hasKey (.Values.config.local | default dict) "in_cluster" }}
+{{- fail "config.local.in_cluster is set by the chart from localAccess.enabled (with the RBAC and the token it needs): set that instead" }}
 {{- end }}
 {{- if hasKey (.Values.config.k8s | default dict) "kubeconfig" }}
 {{- fail "config.k8s.kubeconfig would put credentials in a ConfigMap: use remoteKubeconfig.value or remoteKubeconfig.existingSecret (a Secret), or extraEnv K8S_KUBECONFIG with valueFrom.secretKeyRef" }}
@@ -159,7 +177,7 @@ the first indented (continuation lines).
 
 {{/* config.ini: the chart's own keys, then `config` (which wins), by section. */}}
 {{- define "ikp.configIni" -}}
-{{- $computed := dict "app" dict "k8s" dict }}
+{{- $computed := dict "app" dict "k8s" dict "local" dict }}
 {{- if eq .Values.listen.mode "unix" }}
 {{- $_ := set $computed.app "socket_address" (printf "unix://%s" .Values.listen.socketPath) }}
 {{- else }}
@@ -169,9 +187,12 @@ the first indented (continuation lines).
 {{- if .Values.remoteKubeconfig.enabled }}
 {{- $_ := set $computed.k8s "kubeconfig_path" (include "ikp.kubeconfigFile" .) }}
 {{- end }}
+{{- if include "ikp.localInCluster" . }}
+{{- $_ := set $computed.local "in_cluster" true }}
+{{- end }}
 {{- $merged := mergeOverwrite $computed (deepCopy .Values.config) }}
 {{- $sections := list }}
-{{- range $section := list "app" "log" "k8s" "offloading" "tcp_tunnel" "mesh" }}
+{{- range $section := list "app" "log" "k8s" "local" "offloading" "tcp_tunnel" "mesh" }}
 {{- $lines := list (printf "[%s]" $section) }}
 {{- range $key, $value := get $merged $section | default dict }}
 {{- if not (kindIs "invalid" $value) }}

@@ -197,8 +197,8 @@ describe(`${PLUGIN}: defaults`, () => {
     objects = await renderPlugin('default-values.yaml');
   });
 
-  it('renders a ConfigMap, a Deployment, a Service and a ServiceAccount; no Secret, PDB or ServiceMonitor', () => {
-    expect(kinds(objects)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+  it('renders a ConfigMap, a Deployment, a Service, a ServiceAccount and its local read access; no Secret, PDB or ServiceMonitor', () => {
+    expect(kinds(objects)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
     expect(deploymentOf(objects).spec.replicas).toBe(1);
   });
 
@@ -235,7 +235,7 @@ describe(`${PLUGIN}: defaults`, () => {
     expect(plugin.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
   });
 
-  it('runs as 65532, non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp, no local API token', () => {
+  it('runs as 65532, non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp, the local API token for reading local pods', () => {
     const pod = deploymentOf(objects).spec.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } });
     expect(containerOf(objects).securityContext).toEqual({
@@ -247,7 +247,8 @@ describe(`${PLUGIN}: defaults`, () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(pod.automountServiceAccountToken).toBe(false);
+    // Mounted for `localAccess` (on by default): see "local read access" below.
+    expect(pod.automountServiceAccountToken).toBe(true);
     expect(pod.serviceAccountName).toBe(FULLNAME);
   });
 
@@ -275,7 +276,7 @@ describe(`${PLUGIN}: unix-socket mode`, () => {
   });
 
   it('renders no Service and no container port; the plugin listens on the socket', () => {
-    expect(kinds(objects)).toEqual(['ConfigMap', 'Deployment', 'ServiceAccount']);
+    expect(kinds(objects)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'ServiceAccount']);
     expect(containerOf(objects).ports).toBeUndefined();
     const config = pluginConfigOf(objects, { [`Secret/${FULLNAME}-remote-kubeconfig`]: { kubeconfig: '{}' } });
     expect(config.listen).toEqual({ kind: 'unix', path: '/var/run/interlink/plugin.sock' });
@@ -504,6 +505,9 @@ describe(`${PLUGIN}: configuration`, () => {
       }),
     },
     'k8s.field_manager': { text: 'site-100%', values: config('k8s', 'field_manager', 'site-100%') },
+    // Both set, the file wins (the plugin warns when both come from the environment; the chart sets in_cluster only without the file).
+    'local.kubeconfig_path': { text: '/etc/local/kubeconfig', values: config('local', 'kubeconfig_path', '/etc/local/kubeconfig') },
+    'local.in_cluster': { text: 'true', values: { localAccess: { enabled: true } } },
     'offloading.namespace_prefix': { text: '', values: config('offloading', 'namespace_prefix', '') },
     'offloading.namespace_prefix_exclusions': {
       text: '["kube-system","default"]',
@@ -675,6 +679,93 @@ describe(`${PLUGIN}: the TCP tunnel, paired with ${GATEWAY}`, () => {
 // values the charts refuse, with a message naming what to fix
 // =====================================================================================
 
+describe(`${PLUGIN}: local read access (deleting remote pods whose local pod is gone)`, () => {
+  const external: ExternalData = { [`Secret/${FULLNAME}-remote-kubeconfig`]: { kubeconfig: '{}' } };
+  interface RuleJson {
+    apiGroups: string[];
+    resources: string[];
+    verbs: string[];
+  }
+
+  it('by default: get on pods only, bound cluster-wide to the plugin’s ServiceAccount, whose token the pod mounts; local.in_cluster', async () => {
+    const objects = await renderPlugin();
+    const name = `${namespace}-${FULLNAME}-local-pods`;
+    const role = objectOf(objects, 'ClusterRole', name) as KubeObject & { rules: RuleJson[] };
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }]);
+    const binding = objectOf(objects, 'ClusterRoleBinding', name) as KubeObject & {
+      roleRef: Record<string, string>;
+      subjects: Record<string, string>[];
+    };
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: FULLNAME, namespace }]);
+    expect(deploymentOf(objects).spec.template.spec.automountServiceAccountToken).toBe(true);
+    const config = pluginConfigOf(objects, external);
+    expect(config.provider.local).toEqual({ kind: 'in-cluster' });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('the ClusterRole lets the ServiceAccount get local pods and nothing else', async () => {
+    const objects = await renderPlugin();
+    const rbac = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding');
+    const manifest = rbac.map((o) => JSON.stringify(o)).join('\n');
+    await kubectl.run(['apply', '--filename=-'], manifest);
+    try {
+      const account = `system:serviceaccount:${namespace}:${FULLNAME}`;
+      // `pods/log` is the subresource (kubectl reads `a/b` as resource a, name b).
+      const canI = async (verb: string, resource: string, where: string[]): Promise<string> => {
+        const [type = '', subresource] = resource.split('/');
+        const sub = subresource === undefined ? [] : [`--subresource=${subresource}`];
+        const result = await kubectl.tryRun(['auth', 'can-i', verb, type, ...sub, `--as=${account}`, ...where]);
+        return result.stdout.trim();
+      };
+      // RBAC reaches the authorizer through its informers: wait for the grant to show.
+      await eventually('the binding in force', async () => ((await canI('get', 'pods', ['--all-namespaces'])) === 'yes' ? true : undefined));
+      expect(await canI('get', 'pods', ['--namespace', 'any-namespace'])).toBe('yes');
+      for (const [verb, resource] of [
+        ['list', 'pods'],
+        ['watch', 'pods'],
+        ['delete', 'pods'],
+        ['create', 'pods'],
+        ['get', 'pods/log'],
+        ['get', 'secrets'],
+        ['get', 'configmaps'],
+      ] as const) {
+        expect(`${verb} ${resource}: ${await canI(verb, resource, ['--all-namespaces'])}`).toBe(`${verb} ${resource}: no`);
+      }
+    } finally {
+      await kubectl.tryRun(['delete', '--filename=-', '--wait=false'], manifest);
+    }
+  });
+
+  it('localAccess.enabled false: no RBAC, no token, the local cluster never read', async () => {
+    const objects = await renderPlugin(undefined, { 'localAccess.enabled': false });
+    expect(kinds(objects)).toEqual(['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+    expect(deploymentOf(objects).spec.template.spec.automountServiceAccountToken).toBe(false);
+    expect(pluginConfigOf(objects, external).provider.local).toBeUndefined();
+  });
+
+  it('a local kubeconfig of its own: read from that file; the chart renders no RBAC and mounts no token for it', async () => {
+    const objects = await renderPlugin(undefined, { 'config.local.kubeconfig_path': '/etc/local/kubeconfig' });
+    expect(kinds(objects)).not.toContain('ClusterRole');
+    expect(deploymentOf(objects).spec.template.spec.automountServiceAccountToken).toBe(false);
+    const config = pluginConfigOf(objects, external);
+    expect(config.provider.local).toEqual({ kind: 'file', path: '/etc/local/kubeconfig' });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('serviceAccount.automountToken true keeps the token mounted without local access', async () => {
+    const objects = await renderPlugin(undefined, { 'localAccess.enabled': false, 'serviceAccount.automountToken': true });
+    expect(deploymentOf(objects).spec.template.spec.automountServiceAccountToken).toBe(true);
+  });
+
+  it('NOTES say whether, and with what, the local cluster is read', async () => {
+    expect(await notes(PLUGIN)).toContain(`ClusterRole\n"${namespace}-${FULLNAME}-local-pods": get pods) and deletes remote pods whose local pod is gone.`);
+    const args = ['install', RELEASE, join(CHARTS_DIR, PLUGIN), '--dry-run=client', '--namespace', namespace, '--kubeconfig', testKubeconfigPath()];
+    const off = await runTool(helm.binary, [...args, '--set', 'localAccess.enabled=false']);
+    expect(off.stdout).toContain('Local cluster: never read (localAccess.enabled is false)');
+  });
+});
+
 describe('refused values', () => {
   it.each<[string, string, Record<string, unknown>, RegExp]>([
     [PLUGIN, 'an unknown listen mode', { 'listen.mode': 'udp' }, /at '\/listen\/mode': value must be one of 'tcp', 'unix'/],
@@ -687,6 +778,8 @@ describe('refused values', () => {
     [PLUGIN, 'a bad scrape interval', { 'metrics.serviceMonitor.interval': '30 seconds' }, /at '\/metrics\/serviceMonitor\/interval'/],
     [PLUGIN, 'app.socket_port under config', { 'config.app.socket_port': 5000 }, /config\.app\.socket_port is set by the chart from listen\.mode, listen\.port and listen\.socketPath/],
     [PLUGIN, 'an inline kubeconfig under config', { 'config.k8s.kubeconfig': '{}' }, /config\.k8s\.kubeconfig would put credentials in a ConfigMap: use remoteKubeconfig\.value/],
+    [PLUGIN, 'local.in_cluster under config', { 'config.local.in_cluster': true }, /config\.local\.in_cluster is set by the chart from localAccess\.enabled .*: set that instead/],
+    [PLUGIN, 'a misspelt localAccess value', { 'localAccess.enable': false }, /at '\/localAccess': additional properties 'enable' not allowed/],
     [PLUGIN, 'the SSH key under config', { 'config.tcp_tunnel.gateway_ssh_private_key': 'a2V5' }, /use tcpTunnel\.sshPrivateKey\.value or tcpTunnel\.sshPrivateKey\.existingSecret/],
     [PLUGIN, 'the pod-key secret under config', { 'config.tcp_tunnel.pod_key_secret': 'a2V5' }, /config\.tcp_tunnel\.pod_key_secret would put a secret in a ConfigMap: use tcpTunnel\.podKeySecret\.existingSecret/],
     [PLUGIN, 'an existing pod-key Secret and a value', { 'tcpTunnel.podKeySecret.existingSecret': 'x', 'tcpTunnel.podKeySecret.value': 'bm90LWEtcmVhbC1wb2Qta2V5LXNlY3JldCwgMzIrIGJ5dGVz' }, /tcpTunnel\.podKeySecret: set existingSecret or value, not both/],

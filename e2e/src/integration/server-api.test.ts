@@ -1062,6 +1062,64 @@ describe('9. delete', () => {
 });
 
 // =====================================================================================
+// 9. delete with the local pod's grace period, on the real node
+// =====================================================================================
+
+describe('9. delete with the local deletion grace period (a pod running on the real node)', () => {
+  // This file's plugin selects nodes the remote cluster does not have; this
+  // one lets the remote kube-scheduler bind the pod to the real node.
+  let onNode: InProcessPlugin;
+  beforeAll(async () => {
+    onNode = await startPlugin({ OFFLOADING_NODE_SELECTOR: '{}', OFFLOADING_NODE_TOLERATIONS: '[]' });
+    await eventually('plugin ready', async () => ((await onNode.client.send('GET', '/readyz')).status === 200 ? true : undefined));
+  }, 60_000);
+  afterAll(async () => {
+    await onNode.close();
+  });
+
+  it('kubectl delete --grace-period=1 → the remote pod, which ignores SIGTERM, is gone in seconds, not after its own 60 s', async () => {
+    const local = freshNamespace('grace');
+    const uid = randomUUID();
+    const pod: PodJson = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'stubborn', namespace: local, uid },
+      spec: {
+        nodeName: 'interlink-vk',
+        restartPolicy: 'Never',
+        terminationGracePeriodSeconds: 60,
+        containers: [
+          { name: 'main', image: 'busybox:1.36', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', "trap '' TERM; sleep 3600"] },
+        ],
+      },
+      status: { phase: 'Pending' },
+    };
+    ok(await onNode.client.send('POST', '/create', createBody(pod as unknown as Body, [{ name: 'main', ...NOTHING_MOUNTED }])));
+    const runningPod = await eventually(
+      'remote container running',
+      async () => {
+        const [remote] = await labelled<PodJson>('pods', uid);
+        const statuses = (remote?.status?.containerStatuses ?? []) as ContainerStatusJson[];
+        return statuses.some((c) => c.state.running !== undefined) ? remote : undefined;
+      },
+      60_000,
+    );
+    const remotePath = `/api/v1/namespaces/${runningPod.metadata.namespace ?? ''}/pods/${runningPod.metadata.name ?? ''}`;
+
+    // What the VK sends once `kubectl delete --grace-period=1` marked the local pod.
+    const deleting = { ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 1 } };
+    const t0 = Date.now();
+    expect((await onNode.client.send('POST', '/delete', deleting)).status).toBe(200);
+    // Marked with the local grace period (or, were the kubelet that quick, already gone).
+    expect((await kubeGet<PodJson>(remotePath))?.metadata.deletionGracePeriodSeconds ?? 1).toBe(1);
+    // Without the grace period passed on, the kubelet would wait the pod's own 60 s before its SIGKILL.
+    await eventually('remote pod gone', async () => ((await kubeGet(remotePath)) === undefined ? true : undefined), 20_000);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    await eventually('nothing labelled', () => nothingLabelled(uid));
+  }, 120_000);
+});
+
+// =====================================================================================
 // 7. exactly 200 on every success
 // =====================================================================================
 

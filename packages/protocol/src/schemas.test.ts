@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import {
   CreateRequestSchema,
+  DeleteRequestSchema,
   LogStructSchema,
   PingResponseSchema,
   PodStatusSchema,
@@ -73,6 +74,25 @@ describe('CreateRequestSchema', () => {
 
   it('rejects an array of two pods', () => {
     expect(CreateRequestSchema.safeParse([{ pod }, { pod }]).success).toBe(false);
+  });
+});
+
+describe('DeleteRequestSchema', () => {
+  const deleted = (value: unknown) => ({
+    ...pod,
+    metadata: { ...pod.metadata, deletionTimestamp: '2026-07-01T10:00:00Z', deletionGracePeriodSeconds: value },
+  });
+
+  it.each([0, 1, 30, null, undefined])('accepts metadata.deletionGracePeriodSeconds %p', (value) => {
+    const parsed = DeleteRequestSchema.parse(deleted(value));
+    expect(parsed.metadata.deletionGracePeriodSeconds).toBe(value);
+    expect(parsed.metadata.deletionTimestamp).toBe('2026-07-01T10:00:00Z');
+  });
+
+  it.each([-1, 1.5, '1'])('refuses metadata.deletionGracePeriodSeconds %p, naming the field', (value) => {
+    const result = DeleteRequestSchema.safeParse(deleted(value));
+    expect(result.success).toBe(false);
+    expect(firstIssuePath(result)).toBe('metadata.deletionGracePeriodSeconds');
   });
 });
 

@@ -153,8 +153,20 @@ export const PodStatusSchema = z.object({
 /** `GET|POST /status` body: whole pods. An empty list is InterLink's ping. */
 export const StatusRequestSchema = goSlice(PodSchema);
 
-/** `POST|DELETE /delete` body: the pod to remove. */
-export const DeleteRequestSchema = PodSchema;
+/**
+ * `POST|DELETE /delete` body: the pod to remove. A pod deleted through the
+ * local API carries `deletionGracePeriodSeconds` (e.g. 1 after `kubectl
+ * delete --grace-period=1`), which the remote delete takes over.
+ */
+export const DeleteRequestSchema = PodSchema.extend({
+  metadata: PodMetaSchema.extend({
+    deletionGracePeriodSeconds: z
+      .number({ error: 'expected a whole number of seconds' })
+      .int({ error: 'expected a whole number of seconds' })
+      .min(0, { error: 'expected 0 or more seconds' })
+      .nullish(),
+  }),
+});
 
 /** Go's zero `time.Time`, which InterLink sends for an unset `SinceTime`. */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -1,17 +1,19 @@
 // The interface the server consumes
-export type { OffloadProvider, PodRef, ProviderEvents, ReadinessCheck } from './provider.js';
+export type { OffloadProvider, PodRef, ProviderEvents, ReadinessCheck, SweptKind } from './provider.js';
 
 // Pure translation: local pod and its data → remote objects; remote pod → status answer
 export {
   BASTION_CONTAINER_NAME,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  NOT_STARTED_REASON,
   OFFLOADING_LABEL,
   OFFLOADING_LABEL_VALUE,
   PVC_RETENTION_POLICY_ANNOTATION,
   REMOTE_POD_LOST_MESSAGE,
   REMOTE_POD_LOST_REASON,
   REMOTE_PVC_ANNOTATION,
+  SIDECAR_STARTED_REASON,
   SOURCE_NAME_ANNOTATION,
   SOURCE_NAMESPACE_ANNOTATION,
   SOURCE_POD_UID_LABEL,
@@ -54,6 +56,10 @@ export type {
   KubernetesProviderOptions,
   SweepResult,
 } from './reconcile/index.js';
+
+// Read access to the local cluster, for the sweep of remote pods whose local pod is gone
+export { KubernetesLocalPods, buildLocalKubeConfig } from './reconcile/index.js';
+export type { LocalClusterSource, LocalPodReader } from './reconcile/index.js';
 
 // The remote API it talks to: raw JSON over client-node's request machinery, errors converted at this boundary
 export { ClientNodeRemoteApi, KubeApiError, buildKubeConfig, toPluginError } from './reconcile/index.js';

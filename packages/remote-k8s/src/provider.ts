@@ -19,7 +19,11 @@ export interface ReadinessCheck {
 export interface OffloadProvider {
   /** Offloads a pod; idempotent for the same pod UID. */
   create(data: RetrievedPodData): Promise<CreateStruct>;
-  /** Removes a pod and everything created for it; resolves also when nothing exists. */
+  /**
+   * Removes a pod and everything created for it, the remote pod with the
+   * local pod's `metadata.deletionGracePeriodSeconds` when set; resolves also
+   * when nothing exists.
+   */
   delete(pod: Pod): Promise<void>;
   /** Status of each given pod that this provider knows; never an empty container list. */
   status(pods: readonly Pod[]): Promise<PodStatus[]>;
@@ -48,7 +52,14 @@ export interface ProviderEvents {
    * the TCP tunnel does not carry); `message` names the pod and what is missing.
    */
   podWarning?(pod: PodRef, message: string): void;
+  /** A sweep deleted objects left behind on the remote cluster: how many of each kind (only kinds it deleted). */
+  swept?(removed: Readonly<Partial<Record<SweptKind, number>>>): void;
+  /** A read of the local cluster failed (the sweep then deletes nothing whose local pod it could not check). */
+  localError?(operation: string, error: Error): void;
 }
+
+/** What a sweep deletes: remote pods whose local pod is gone, copies whose pod is gone, empty namespaces. */
+export type SweptKind = 'pods' | 'configmaps' | 'secrets' | 'namespaces';
 
 /** The local pod an event is about. */
 export interface PodRef {

@@ -134,6 +134,27 @@ describe('createApp: /delete', () => {
     expect(answer.status).toBe(400);
     expect(errorBody(answer.json()).field).toBe('metadata.namespace');
   });
+
+  const deleting = (deletionGracePeriodSeconds: unknown) => {
+    const pod = samplePod('uid-7');
+    return { ...pod, metadata: { ...pod.metadata, deletionTimestamp: '2026-07-01T10:00:00Z', deletionGracePeriodSeconds } };
+  };
+
+  it('passes the local deletion grace period on to the provider', async () => {
+    const { target, provider } = await serve();
+    expect((await call(target, 'POST', '/delete', { body: deleting(1) })).status).toBe(200);
+    expect(provider.calls.delete[0]?.metadata.deletionGracePeriodSeconds).toBe(1);
+  });
+
+  it.each([-1, 2.5, '1'])('answers 400 naming metadata.deletionGracePeriodSeconds for %p', async (value) => {
+    const { target, provider } = await serve();
+    const answer = await call(target, 'POST', '/delete', { body: deleting(value) });
+    expect(answer.status).toBe(400);
+    const error = errorBody(answer.json());
+    expect(error.field).toBe('metadata.deletionGracePeriodSeconds');
+    expect(error.message).toMatch(/^metadata\.deletionGracePeriodSeconds: /);
+    expect(provider.calls.delete).toHaveLength(0);
+  });
 });
 
 describe('createApp: /status', () => {

@@ -16,6 +16,10 @@ export interface Metrics {
   observeRequest(labels: RequestLabels, seconds: number): void;
   /** Counts a failed call to the remote cluster's API. */
   countRemoteError(operation: string): void;
+  /** Counts objects a sweep deleted on the remote cluster, by kind (`pods`, `configmaps`, `secrets`, `namespaces`). */
+  countSwept(kind: string, count: number): void;
+  /** Counts a failed read of the local cluster's API. */
+  countLocalError(operation: string): void;
   /** Sets where the offloaded-pods gauge reads its value when scraped. */
   trackOffloadedPods(source: () => number): void;
 }
@@ -30,7 +34,8 @@ const PREFIX = 'interlink_k8s_';
 
 /**
  * Creates the metrics: request counts and latencies per method, route and
- * status; the number of offloaded pods; remote API errors per operation.
+ * status; the number of offloaded pods; remote API errors per operation;
+ * what the sweep deleted per kind; local API errors per operation.
  */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
@@ -52,6 +57,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const remoteErrors = new Counter({
     name: `${PREFIX}remote_api_errors_total`,
     help: "Failed calls to the remote cluster's API, by operation.",
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+  const swept = new Counter({
+    name: `${PREFIX}swept_objects_total`,
+    help:
+      'Objects the sweep deleted on the remote cluster, by kind: pods (their local pod gone), configmaps and secrets (their pod gone), namespaces (empty).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const localErrors = new Counter({
+    name: `${PREFIX}local_api_errors_total`,
+    help: "Failed reads of the local cluster's API (the sweep's check that a local pod still exists), by operation.",
     labelNames: ['operation'] as const,
     registers: [registry],
   });
@@ -79,6 +97,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     countRemoteError(operation) {
       remoteErrors.inc({ operation });
+    },
+    countSwept(kind, count) {
+      swept.inc({ kind }, count);
+    },
+    countLocalError(operation) {
+      localErrors.inc({ operation });
     },
     trackOffloadedPods(source) {
       offloaded = source;

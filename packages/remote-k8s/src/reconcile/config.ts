@@ -1,4 +1,5 @@
 import type { TranslateOptions } from '../translate/plan.js';
+import type { LocalClusterSource } from './local-pods.js';
 
 /** Where the remote cluster's kubeconfig comes from. */
 export type KubeconfigSource =
@@ -30,4 +31,9 @@ export interface KubernetesProviderConfig {
   fieldManager: string;
   /** How often leftovers (objects whose remote pod is gone) are swept; 0 disables. */
   sweepIntervalMs: number;
+  /**
+   * Read access to the local cluster; when set, the sweep also deletes
+   * remote pods whose local pod is gone. Unset: the local cluster is never read.
+   */
+  local?: LocalClusterSource | undefined;
 }

@@ -3,6 +3,10 @@ export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELE
 export type { KubernetesProviderOptions, SweepResult } from './provider.js';
 export type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from './config.js';
 
+// Read access to the local cluster (is an offloaded pod's local pod still there?)
+export { KubernetesLocalPods, buildLocalKubeConfig } from './local-pods.js';
+export type { LocalClusterSource, LocalPodReader } from './local-pods.js';
+
 // The remote API it talks to
 export { ClientNodeRemoteApi, buildKubeConfig } from './client.js';
 export type { ClientNodeRemoteApiOptions } from './client.js';

@@ -21,8 +21,9 @@ import { FakeCluster } from './__tests__/fake-cluster.js';
 import { acknowledgedPod, localPod, podData, translateOptions, until } from './__tests__/fixtures.js';
 import { KubeApiError } from './errors.js';
 import { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, type KubernetesProviderOptions } from './provider.js';
-import type { RawObject, RawPod } from './remote-api.js';
-import type { PodRef } from '../provider.js';
+import type { DeleteOptions, RawObject, RawPod } from './remote-api.js';
+import type { PodRef, SweptKind } from '../provider.js';
+import type { LocalPodReader } from './local-pods.js';
 
 const NS = 'offloading-team';
 const FIELD_MANAGER = 'interlink-k8s-test';
@@ -31,13 +32,15 @@ interface Recorded {
   errors: { operation: string; error: Error }[];
   notices: { message: string; details?: Record<string, unknown> }[];
   podWarnings: { pod: PodRef; message: string }[];
+  localErrors: { operation: string; message: string }[];
+  swept: Partial<Record<SweptKind, number>>[];
 }
 
 const providers: KubernetesProvider[] = [];
 
 function setup(options: Partial<KubernetesProviderOptions> = {}): { remote: FakeCluster; provider: KubernetesProvider; seen: Recorded } {
   const remote = new FakeCluster();
-  const seen: Recorded = { errors: [], notices: [], podWarnings: [] };
+  const seen: Recorded = { errors: [], notices: [], podWarnings: [], localErrors: [], swept: [] };
   const provider = new KubernetesProvider(
     remote,
     {
@@ -52,6 +55,8 @@ function setup(options: Partial<KubernetesProviderOptions> = {}): { remote: Fake
       remoteError: (operation, error) => seen.errors.push({ operation, error }),
       notice: (message, details) => seen.notices.push({ message, ...(details === undefined ? {} : { details }) }),
       podWarning: (pod, message) => seen.podWarnings.push({ pod, message }),
+      localError: (operation, error) => seen.localErrors.push({ operation, message: error.message }),
+      swept: (removed) => seen.swept.push(removed),
     },
   );
   providers.push(provider);
@@ -331,6 +336,33 @@ describe('KubernetesProvider.delete', () => {
     await provider.create(podData());
     await provider.delete(localPod());
     expect(remote.peek('namespaces', NS)).toBeDefined();
+  });
+
+  const deletedPod = (gracePeriodSeconds?: number) => {
+    const pod = localPod();
+    const deleting = { deletionTimestamp: '2026-07-01T10:00:00Z', deletionGracePeriodSeconds: gracePeriodSeconds };
+    return { ...pod, metadata: { ...pod.metadata, ...(gracePeriodSeconds === undefined ? {} : deleting) } };
+  };
+  const deleteOptions = (remote: FakeCluster, resource: string) =>
+    remote.calls.filter((c) => c.method === 'delete' && c.resource === resource).map((c) => c.detail as DeleteOptions);
+
+  it.each([
+    ['kubectl delete --grace-period=1', 1, 1],
+    ['kubectl delete --grace-period=0 --force', 0, 0],
+    ['the local default (the pod’s terminationGracePeriodSeconds)', 30, 30],
+    ['no deletionGracePeriodSeconds: the remote pod’s own terminationGracePeriodSeconds', undefined, undefined],
+  ])('deletes the remote pod with the local deletion grace period: %s', async (_case, local, remoteGrace) => {
+    const { remote, provider } = setup();
+    await provider.create(podData());
+    await provider.delete(deletedPod(local));
+    const [podDelete] = deleteOptions(remote, 'pods');
+    expect(podDelete?.gracePeriodSeconds).toBe(remoteGrace);
+    expect(podDelete?.uid).toBeDefined();
+    // Only the pod has containers to stop: its copies go at once either way.
+    for (const options of [...deleteOptions(remote, 'configmaps'), ...deleteOptions(remote, 'secrets')]) {
+      expect(options.gracePeriodSeconds).toBeUndefined();
+    }
+    expect(remote.all('pods')).toHaveLength(0);
   });
 
   it('resolves for a pod that was never created, deleting nothing', async () => {
@@ -670,6 +702,237 @@ describe('KubernetesProvider.sweep', () => {
     });
     expect(await provider.sweep()).toEqual({ configMaps: 0, secrets: 0, namespaces: 0 });
     expect(remote.all('configmaps')).toHaveLength(1);
+  });
+});
+
+describe('KubernetesProvider.sweep with read access to the local cluster', () => {
+  /** The local cluster as a plain LocalPodReader: pods by `namespace/name` → UID; records every read. */
+  function localCluster(pods: Record<string, string> = {}) {
+    const reads: string[] = [];
+    let failure: Error | undefined;
+    const reader: LocalPodReader & { reads: string[]; pods: Record<string, string>; failWith(err: Error): void } = {
+      reads,
+      pods,
+      failWith(err) {
+        failure = err;
+      },
+      podUid(namespace, name) {
+        reads.push(`${namespace}/${name}`);
+        if (failure !== undefined) return Promise.reject(failure);
+        return Promise.resolve(pods[`${namespace}/${name}`]);
+      },
+    };
+    return reader;
+  }
+
+  /** A started provider with local access and the given pods offloaded; `later` moves its clock. */
+  async function withOffloaded(local: LocalPodReader, pods: { uid: string; name: string }[]) {
+    let now = Date.now();
+    const env = await started({ now: () => now, localPods: local });
+    for (const p of pods) await env.provider.create(podData(p));
+    await until(() => env.provider.offloadedPods() === pods.length);
+    return {
+      ...env,
+      later: (ms: number) => {
+        now += ms;
+      },
+    };
+  }
+
+  it('deletes a remote pod whose local pod no longer exists, with its copies and the namespace it made', async () => {
+    const local = localCluster({});
+    const { remote, provider, later, seen } = await withOffloaded(local, [{ uid: 'gone', name: 'job' }]);
+    later(61_000);
+    expect(await provider.sweep()).toEqual({ pods: 1, configMaps: 0, secrets: 0, namespaces: 0 });
+    expect(local.reads).toEqual(['team/job']);
+    expect(remote.all('pods')).toHaveLength(0);
+    expect(remote.all('configmaps')).toHaveLength(0);
+    expect(remote.all('secrets')).toHaveLength(0);
+    expect(remote.peek('namespaces', NS)).toBeUndefined();
+    expect(seen.notices.map((n) => n.message)).toContain('deleted a remote pod whose local pod no longer exists');
+  });
+
+  it('deletes a remote pod whose local pod now has another UID (re-created under the same name)', async () => {
+    const local = localCluster({ 'team/job': 'the-new-uid' });
+    const { remote, provider, later } = await withOffloaded(local, [{ uid: 'the-old-uid', name: 'job' }]);
+    later(61_000);
+    expect((await provider.sweep()).pods).toBe(1);
+    expect(remote.all('pods')).toHaveLength(0);
+  });
+
+  it('never deletes a remote pod whose local pod exists, and asks the local cluster afresh each time', async () => {
+    const local = localCluster({ 'team/a': 'uid-a', 'team/b': 'uid-b' });
+    const { remote, provider, later } = await withOffloaded(local, [
+      { uid: 'uid-a', name: 'a' },
+      { uid: 'uid-b', name: 'b' },
+    ]);
+    later(3_600_000);
+    expect(await provider.sweep()).toEqual({ pods: 0, configMaps: 0, secrets: 0, namespaces: 0 });
+    expect(await provider.sweep()).toEqual({ pods: 0, configMaps: 0, secrets: 0, namespaces: 0 });
+    expect(local.reads.sort()).toEqual(['team/a', 'team/a', 'team/b', 'team/b']);
+    expect(remote.all('pods')).toHaveLength(2);
+    expect(remote.count('delete')).toBe(0);
+  });
+
+  it('leaves remote pods younger than a minute alone (their create may be in flight), without even asking', async () => {
+    const local = localCluster({});
+    const { remote, provider, later } = await withOffloaded(local, [{ uid: 'young', name: 'job' }]);
+    later(59_000);
+    expect((await provider.sweep()).pods).toBe(0);
+    expect(local.reads).toEqual([]);
+    later(2_000);
+    expect((await provider.sweep()).pods).toBe(1);
+    expect(remote.all('pods')).toHaveLength(0);
+  });
+
+  it('leaves remote pods already being deleted, and pods without the source annotations, alone', async () => {
+    const local = localCluster({});
+    const { remote, provider, later } = await withOffloaded(local, [{ uid: 'a', name: 'a' }]);
+    const [pod] = remote.all('pods');
+    remote.mutate('pods', pod?.metadata?.name ?? '', NS, (p) => {
+      p.metadata = { ...p.metadata, deletionTimestamp: new Date(0).toISOString() };
+    });
+    remote.seed('pods', {
+      metadata: { name: 'unannotated', namespace: NS, labels: { [OFFLOADING_LABEL]: 'offloading', [SOURCE_POD_UID_LABEL]: 'x' } },
+    });
+    await until(() => provider.offloadedPods() === 2);
+    later(3_600_000);
+    expect((await provider.sweep()).pods).toBe(0);
+    expect(local.reads).toEqual([]);
+  });
+
+  it('leaves the pods of another installation alone (applied under another field manager, their local pods elsewhere)', async () => {
+    const local = localCluster({});
+    const { remote, provider, later } = await withOffloaded(local, []);
+    const other = new KubernetesProvider(remote, { translate: translateOptions, fieldManager: 'another-site', sweepIntervalMs: 0 });
+    await other.create(podData({ uid: 'theirs', name: 'theirs' }));
+    await until(() => provider.offloadedPods() === 1);
+    later(3_600_000);
+    expect((await provider.sweep()).pods).toBe(0);
+    expect(local.reads).toEqual([]);
+    expect(remote.all('pods')).toHaveLength(1);
+  });
+
+  it('deletes nothing when the local cluster cannot be read, and says so', async () => {
+    const local = localCluster({});
+    local.failWith(new Error('local cluster unreachable (get pods in namespace "team"): connect ECONNREFUSED'));
+    const { remote, provider, later, seen } = await withOffloaded(local, [
+      { uid: 'a', name: 'a' },
+      { uid: 'b', name: 'b' },
+    ]);
+    later(3_600_000);
+    expect((await provider.sweep()).pods).toBe(0);
+    // The first failure ends the pass: an unreadable local cluster proves nothing about the other pods either.
+    expect(local.reads).toHaveLength(1);
+    expect(seen.localErrors).toEqual([
+      { operation: 'sweep: get local pod', message: 'local cluster unreachable (get pods in namespace "team"): connect ECONNREFUSED' },
+    ]);
+    expect(seen.swept).toEqual([]);
+    expect(remote.all('pods')).toHaveLength(2);
+  });
+
+  it('reports what it deleted per kind, for the metrics', async () => {
+    const local = localCluster({ 'team/alive': 'uid-alive' });
+    const { remote, provider, later, seen } = await withOffloaded(local, [
+      { uid: 'gone', name: 'gone' },
+      { uid: 'uid-alive', name: 'alive' },
+    ]);
+    remote.seed('configmaps', {
+      metadata: { name: 'orphan', namespace: NS, labels: { [OFFLOADING_LABEL]: 'offloading', [SOURCE_POD_UID_LABEL]: 'long-gone' } },
+    });
+    later(3_600_000);
+    expect(await provider.sweep()).toEqual({ pods: 1, configMaps: 1, secrets: 0, namespaces: 0 });
+    expect(seen.swept).toEqual([{ pods: 1, configmaps: 1 }]);
+  });
+
+  it('sweeps once shortly after start-up, as soon as the pod cache has synced', async () => {
+    const { remote, provider } = setup();
+    await provider.create(podData({ uid: 'gone-while-down', name: 'job' }));
+    const local = localCluster({});
+    const restarted = new KubernetesProvider(remote, {
+      translate: translateOptions,
+      fieldManager: FIELD_MANAGER,
+      sweepIntervalMs: 3_600_000,
+      firstSweepDelayMs: 0,
+      localPods: local,
+      now: () => Date.now() + 120_000,
+    });
+    providers.push(restarted);
+    await restarted.start();
+    await until(() => remote.all('pods').length === 0, 2000, 'the remote pod deleted by the first sweep');
+    expect(local.reads).toEqual(['team/job']);
+  });
+
+  it.each([
+    ['without read access to the local cluster', { localPods: undefined, sweepIntervalMs: 3_600_000 }],
+    ['with the sweep disabled (interval 0)', { sweepIntervalMs: 0 }],
+  ])('runs no sweep at start-up %s', async (_case, options) => {
+    const { remote, provider } = setup();
+    await provider.create(podData({ uid: 'gone', name: 'job' }));
+    const local = localCluster({});
+    const restarted = new KubernetesProvider(remote, {
+      translate: translateOptions,
+      fieldManager: FIELD_MANAGER,
+      firstSweepDelayMs: 0,
+      localPods: local,
+      now: () => Date.now() + 120_000,
+      ...options,
+    });
+    providers.push(restarted);
+    await restarted.start();
+    expect(await restarted.waitForSync(2000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(local.reads).toEqual([]);
+    expect(remote.all('pods')).toHaveLength(1);
+  });
+
+  it('cancels the first sweep when stopped before it ran', async () => {
+    const { remote, provider } = setup();
+    await provider.create(podData({ uid: 'gone', name: 'job' }));
+    const local = localCluster({});
+    const restarted = new KubernetesProvider(remote, {
+      translate: translateOptions,
+      fieldManager: FIELD_MANAGER,
+      sweepIntervalMs: 3_600_000,
+      firstSweepDelayMs: 200,
+      localPods: local,
+      now: () => Date.now() + 120_000,
+    });
+    await restarted.start();
+    expect(await restarted.waitForSync(2000)).toBe(true);
+    await restarted.stop();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(local.reads).toEqual([]);
+    expect(remote.all('pods')).toHaveLength(1);
+  });
+});
+
+describe('KubernetesProvider.fromConfig with read access to the local cluster', () => {
+  const remoteKubeconfig = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'remote', cluster: { server: 'https://127.0.0.1:6443' } }],
+    users: [{ name: 'u', user: { token: 't' } }],
+    contexts: [{ name: 'c', context: { cluster: 'remote', user: 'u' } }],
+    'current-context': 'c',
+  });
+
+  it('fails naming local.kubeconfig_path when the local kubeconfig cannot be loaded (the server exits with a configuration error)', () => {
+    let thrown: unknown;
+    try {
+      KubernetesProvider.fromConfig({
+        kubeconfig: { kind: 'inline', content: remoteKubeconfig },
+        clientOverrides: {},
+        translate: translateOptions,
+        fieldManager: FIELD_MANAGER,
+        sweepIntervalMs: 300_000,
+        local: { kind: 'file', path: '/nonexistent/local.kubeconfig' },
+      });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(InputError);
+    expect((thrown as InputError).field).toBe('local.kubeconfig_path');
   });
 });
 

@@ -11,11 +11,13 @@ import {
   type PodStatus,
   type RetrievedPodData,
 } from '@interlink-k8s/protocol';
-import type { OffloadProvider, ProviderEvents, ReadinessCheck } from '../provider.js';
+import type { OffloadProvider, ProviderEvents, ReadinessCheck, SweptKind } from '../provider.js';
 import {
   OFFLOADING_LABEL,
   OFFLOADING_LABEL_VALUE,
   PVC_RETENTION_POLICY_ANNOTATION,
+  SOURCE_NAME_ANNOTATION,
+  SOURCE_NAMESPACE_ANNOTATION,
   SOURCE_POD_UID_LABEL,
   missingPodStatus,
   planRemoteObjects,
@@ -29,6 +31,7 @@ import { computeCapacity } from './capacity.js';
 import { ClientNodeRemoteApi, buildKubeConfig } from './client.js';
 import type { KubernetesProviderConfig } from './config.js';
 import { KubeApiError, hasStatus, toPluginError } from './errors.js';
+import { KubernetesLocalPods, type LocalPodReader } from './local-pods.js';
 import { PodCache, type PodCacheOptions } from './pod-cache.js';
 import type { CoreResource, LogQuery, RawObject, RawOwnerReference, RawPod, RemoteApi } from './remote-api.js';
 import { sleep } from './sleep.js';
@@ -56,6 +59,18 @@ export interface KubernetesProviderOptions {
   /** Leftovers younger than this are never swept (a create may be in flight). Default 2 min. */
   sweepGraceMs?: number;
   /**
+   * Read access to the local cluster's pods. When set, the sweep also
+   * deletes managed remote pods whose local pod no longer exists (or is
+   * another pod now), and a first sweep runs once the pod cache has synced
+   * after start-up (unless the sweep is disabled). Unset: the local cluster
+   * is never read.
+   */
+  localPods?: LocalPodReader | undefined;
+  /** Remote pods younger than this are never deleted for a missing local pod (its create may be in flight). Default 1 min. */
+  orphanGraceMs?: number;
+  /** Delay before the first sweep after start-up (with `localPods`); it then waits for the pod cache to sync. Default 1 s. */
+  firstSweepDelayMs?: number;
+  /**
    * How long a create waits for the remote cluster to settle: a namespace
    * still terminating, a fresh namespace's `default` ServiceAccount. Default 60 s.
    */
@@ -77,6 +92,8 @@ interface CreateProgress {
 
 /** The result of one sweep. */
 export interface SweepResult {
+  /** Remote pods deleted because their local pod is gone; only with read access to the local cluster. */
+  pods?: number;
   configMaps: number;
   secrets: number;
   namespaces: number;
@@ -85,6 +102,12 @@ export interface SweepResult {
 const toJson = (value: unknown): RawObject => JSON.parse(JSON.stringify(value)) as RawObject;
 
 const isDeleting = (obj: RawObject | undefined): boolean => obj?.metadata?.deletionTimestamp !== undefined;
+
+/** Whether `manager` applied (or updated) the object, by its `managedFields`. */
+const appliedBy = (obj: RawObject, manager: string): boolean => {
+  const entries = obj.metadata?.managedFields;
+  return Array.isArray(entries) && entries.some((e: unknown) => typeof e === 'object' && e !== null && (e as { manager?: unknown }).manager === manager);
+};
 
 /** Admission refuses pods until the namespace's ServiceAccount exists (fresh namespaces get `default` within moments). */
 const serviceAccountMissing = (err: unknown): boolean =>
@@ -106,7 +129,8 @@ const namespaceGone = (err: unknown): boolean =>
  *   `events.podWarning` once the pod is offloaded.
  * - status: from a watch-fed cache of the offloaded pods, no remote request
  *   per known pod; a pod missing from the cache is confirmed with one read.
- * - delete: everything labelled with the pod UID, opted-in claims with
+ * - delete: everything labelled with the pod UID (the remote pod with the
+ *   local pod's `deletionGracePeriodSeconds` when set), opted-in claims with
  *   `interlink.io/pvc-retention-policy: delete`, and the namespace if this
  *   plugin created it and nothing managed is left.
  * - logs, ping, readiness, and a periodic sweep of leftovers.
@@ -122,13 +146,14 @@ export class KubernetesProvider implements OffloadProvider {
   private readonly ownsApi: boolean;
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private firstSweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
 
   /**
    * @param api the remote API (a plain object in tests)
    * @param options translation and reconciliation settings
    * @param events typed events for the app's logs and metrics
-   * @param ownsApi close `api` on {@link KubernetesProvider.stop}
+   * @param ownsApi close `api` (and `options.localPods`) on {@link KubernetesProvider.stop}
    */
   constructor(api: RemoteApi, options: KubernetesProviderOptions, events: ProviderEvents = {}, ownsApi = false) {
     this.api = api;
@@ -151,9 +176,10 @@ export class KubernetesProvider implements OffloadProvider {
    */
   static fromConfig(cfg: KubernetesProviderConfig, events?: ProviderEvents): KubernetesProvider {
     const kc = buildKubeConfig(cfg.kubeconfig, cfg.clientOverrides);
+    const localPods = cfg.local === undefined ? undefined : KubernetesLocalPods.fromConfig(cfg.local);
     return new KubernetesProvider(
       new ClientNodeRemoteApi(kc),
-      { translate: cfg.translate, fieldManager: cfg.fieldManager, sweepIntervalMs: cfg.sweepIntervalMs },
+      { translate: cfg.translate, fieldManager: cfg.fieldManager, sweepIntervalMs: cfg.sweepIntervalMs, localPods },
       events,
       true,
     );
@@ -183,8 +209,9 @@ export class KubernetesProvider implements OffloadProvider {
     if (cachedNamespace !== undefined) namespaces.add(cachedNamespace);
     const claims = new Set(claimNamesOf(pod.metadata.annotations, pod.spec?.volumes));
     for (const claim of claimNamesOf(pod.metadata.annotations, cached?.spec?.volumes)) claims.add(claim);
+    const gracePeriodSeconds = deletionGracePeriodOf(pod);
     try {
-      for (const namespace of namespaces) await this.removePodObjects(namespace, uid, claims);
+      for (const namespace of namespaces) await this.removePodObjects(namespace, uid, claims, gracePeriodSeconds);
       for (const namespace of namespaces) await this.deleteNamespaceIfEmpty(namespace);
     } catch (err) {
       throw this.fail('delete', err);
@@ -270,15 +297,13 @@ export class KubernetesProvider implements OffloadProvider {
     this.cache.start();
     if (this.options.sweepIntervalMs > 0 && this.sweepTimer === undefined) {
       this.sweepTimer = setInterval(() => {
-        this.sweeping ??= this.sweep()
-          .catch((err: unknown) => {
-            this.fail('sweep', err);
-          })
-          .finally(() => {
-            this.sweeping = undefined;
-          });
+        this.sweepInBackground();
       }, this.options.sweepIntervalMs);
       this.sweepTimer.unref();
+      // A local pod deleted while the plugin was down is never deleted again
+      // by InterLink: with local access, look for such pods at once, not
+      // only after a whole interval.
+      if (this.options.localPods !== undefined) this.scheduleFirstSweep(this.options.firstSweepDelayMs ?? 1000);
     }
     return Promise.resolve();
   }
@@ -286,9 +311,14 @@ export class KubernetesProvider implements OffloadProvider {
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    clearTimeout(this.firstSweepTimer);
+    this.firstSweepTimer = undefined;
     await this.sweeping;
     await this.cache.stop();
-    if (this.ownsApi) await this.api.close?.();
+    if (this.ownsApi) {
+      await this.api.close?.();
+      await this.options.localPods?.close?.();
+    }
   }
 
   /** Resolves `true` once the pod cache has synced, `false` after `timeoutMs`. */
@@ -297,14 +327,17 @@ export class KubernetesProvider implements OffloadProvider {
   }
 
   /**
-   * Removes leftovers: managed ConfigMaps and Secrets older than the grace
-   * period whose pod (by local UID label) no longer exists, and empty
-   * namespaces this plugin created. Skipped while the pod cache is not
-   * synced (it is what says which pods exist).
+   * Removes leftovers: with read access to the local cluster, managed remote
+   * pods whose local pod no longer exists (see `sweepOrphanPods`); managed
+   * ConfigMaps and Secrets older than the grace period whose pod (by local
+   * UID label) no longer exists; and empty namespaces this plugin created.
+   * Skipped while the pod cache is not synced (it is what says which pods
+   * exist).
    */
   async sweep(): Promise<SweepResult> {
     const result: SweepResult = { configMaps: 0, secrets: 0, namespaces: 0 };
     if (!this.cache.synced) return result;
+    if (this.options.localPods !== undefined) result.pods = await this.sweepOrphanPods(this.options.localPods);
     const cutoff = this.now() - (this.options.sweepGraceMs ?? 120_000);
     const oldEnough = (obj: RawObject): boolean => {
       const created = Date.parse(obj.metadata?.creationTimestamp ?? '');
@@ -330,10 +363,90 @@ export class KubernetesProvider implements OffloadProvider {
       }
       if (await this.deleteNamespaceIfEmpty(name)) result.namespaces += 1;
     }
-    if (result.configMaps + result.secrets + result.namespaces > 0) {
+    if ((result.pods ?? 0) + result.configMaps + result.secrets + result.namespaces > 0) {
       this.events.notice?.('swept leftovers on the remote cluster', { ...result });
+      const removed: Partial<Record<SweptKind, number>> = {};
+      if ((result.pods ?? 0) > 0) removed.pods = result.pods;
+      if (result.configMaps > 0) removed.configmaps = result.configMaps;
+      if (result.secrets > 0) removed.secrets = result.secrets;
+      if (result.namespaces > 0) removed.namespaces = result.namespaces;
+      this.events.swept?.(removed);
     }
     return result;
+  }
+
+  /**
+   * Deletes the managed remote pods whose local pod is gone: InterLink sends
+   * one delete per pod and never again, so a delete lost while the plugin
+   * (or InterLink's API server) was down would leave the remote pod running
+   * for ever. A remote pod is deleted, with everything made for it, only
+   * when a fresh read of the local cluster answers that its local pod (by
+   * the `interlink.io/source.namespace` and `source.name` annotations) does
+   * not exist, or exists with another UID than its
+   * `interlink.io/source.pod_uid` label (a new pod under the same name).
+   * Only pods this installation applied (its field manager) are looked at:
+   * another installation offloading into the same remote cluster has its
+   * pods in another local cluster. Never touched: pods younger than
+   * `orphanGraceMs` (their create may be in flight, the local pod not
+   * visible yet), pods already being deleted, and pods without those
+   * annotations. The first failed local read ends the
+   * pass (`events.localError`): an unreadable local cluster proves nothing.
+   * Resolves with the number of remote pods deleted.
+   */
+  private async sweepOrphanPods(local: LocalPodReader): Promise<number> {
+    const cutoff = this.now() - (this.options.orphanGraceMs ?? 60_000);
+    let removed = 0;
+    for (const pod of this.cache.pods()) {
+      const meta = pod.metadata;
+      const uid = meta?.labels?.[SOURCE_POD_UID_LABEL];
+      const localNamespace = meta?.annotations?.[SOURCE_NAMESPACE_ANNOTATION];
+      const localName = meta?.annotations?.[SOURCE_NAME_ANNOTATION];
+      const namespace = meta?.namespace;
+      const created = Date.parse(meta?.creationTimestamp ?? '');
+      if (uid === undefined || localNamespace === undefined || localName === undefined || namespace === undefined) continue;
+      if (!appliedBy(pod, this.options.fieldManager)) continue;
+      if (isDeleting(pod) || !Number.isFinite(created) || created >= cutoff) continue;
+      let localUid: string | undefined;
+      try {
+        localUid = await local.podUid(localNamespace, localName);
+      } catch (err) {
+        this.events.localError?.('sweep: get local pod', err instanceof Error ? err : new Error(String(err)));
+        break;
+      }
+      if (localUid === uid) continue;
+      const claims = new Set(claimNamesOf(meta?.annotations, pod.spec?.volumes));
+      await this.removePodObjects(namespace, uid, claims);
+      await this.deleteNamespaceIfEmpty(namespace);
+      removed += 1;
+      this.events.notice?.(
+        localUid === undefined
+          ? 'deleted a remote pod whose local pod no longer exists'
+          : 'deleted a remote pod whose local pod was replaced by another of the same name',
+        { namespace: localNamespace, pod: localName, uid, remotePod: `${namespace}/${meta?.name ?? ''}` },
+      );
+    }
+    return removed;
+  }
+
+  /** Runs a sweep unless one is running; failures go out as events. */
+  private sweepInBackground(): void {
+    this.sweeping ??= this.sweep()
+      .catch((err: unknown) => {
+        this.fail('sweep', err);
+      })
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+  }
+
+  /** The first sweep after start-up, once the pod cache has synced (it says which remote pods exist). */
+  private scheduleFirstSweep(delayMs: number): void {
+    this.firstSweepTimer = setTimeout(() => {
+      this.firstSweepTimer = undefined;
+      if (this.cache.synced) this.sweepInBackground();
+      else this.scheduleFirstSweep(250);
+    }, delayMs);
+    this.firstSweepTimer.unref();
   }
 
   private async createPlanned(plan: RemotePlan, progress: CreateProgress): Promise<CreateStruct> {
@@ -503,7 +616,17 @@ export class KubernetesProvider implements OffloadProvider {
     return items.find((p) => !isDeleting(p)) ?? items[0];
   }
 
-  private async removePodObjects(namespace: string, uid: string, claims: ReadonlySet<string>): Promise<void> {
+  /**
+   * Deletes a local pod's remote pod, its copies and opted-in claims in one
+   * namespace; the pod with `gracePeriodSeconds` when given, else with its
+   * own `terminationGracePeriodSeconds`.
+   */
+  private async removePodObjects(
+    namespace: string,
+    uid: string,
+    claims: ReadonlySet<string>,
+    gracePeriodSeconds?: number,
+  ): Promise<void> {
     const labelSelector = `${SOURCE_POD_UID_LABEL}=${uid}`;
     const [pods, configMaps, secrets, labelledClaims] = await Promise.all([
       this.api.list('pods', { namespace, labelSelector }),
@@ -511,12 +634,12 @@ export class KubernetesProvider implements OffloadProvider {
       this.api.list('secrets', { namespace, labelSelector }),
       this.api.list('persistentvolumeclaims', { namespace, labelSelector }),
     ]);
-    const remove = (resource: CoreResource, items: readonly RawObject[]): Promise<boolean>[] =>
+    const remove = (resource: CoreResource, items: readonly RawObject[], grace?: number): Promise<boolean>[] =>
       items.flatMap((o) =>
-        o.metadata?.name === undefined ? [] : [this.deleteIfPresent(resource, o.metadata.name, namespace, o.metadata.uid)],
+        o.metadata?.name === undefined ? [] : [this.deleteIfPresent(resource, o.metadata.name, namespace, o.metadata.uid, grace)],
       );
     // The pod first: its owned ConfigMaps and Secrets then go even if this call dies half-way.
-    await Promise.all(remove('pods', pods.items));
+    await Promise.all(remove('pods', pods.items, gracePeriodSeconds));
     await Promise.all([...remove('configmaps', configMaps.items), ...remove('secrets', secrets.items)]);
 
     const claimNames = new Set(claims);
@@ -590,10 +713,19 @@ export class KubernetesProvider implements OffloadProvider {
     return all.items.some((p) => !isDeleting(p));
   }
 
-  /** Deletes one object; `false` when it was already gone (or replaced by another with the same name). */
-  private async deleteIfPresent(resource: CoreResource, name: string, namespace?: string, uid?: string): Promise<boolean> {
+  /**
+   * Deletes one object (a pod with `gracePeriodSeconds` when given);
+   * `false` when it was already gone (or replaced by another with the same name).
+   */
+  private async deleteIfPresent(
+    resource: CoreResource,
+    name: string,
+    namespace?: string,
+    uid?: string,
+    gracePeriodSeconds?: number,
+  ): Promise<boolean> {
     try {
-      await this.api.delete(resource, name, namespace, { uid });
+      await this.api.delete(resource, name, namespace, { uid, gracePeriodSeconds });
       return true;
     } catch (err) {
       if (hasStatus(err, 404) || (uid !== undefined && hasStatus(err, 409))) return false;
@@ -621,6 +753,16 @@ function claimNamesOf(annotations: Readonly<Record<string, string>> | null | und
     if (typeof claim === 'string' && (optedIn === undefined || optedIn.has(claim))) names.push(claim);
   }
   return names;
+}
+
+/**
+ * The local pod's `metadata.deletionGracePeriodSeconds` (set once it is
+ * being deleted: `kubectl delete --grace-period=1` gives 1), when it is a
+ * whole number of seconds, 0 or more.
+ */
+function deletionGracePeriodOf(pod: Pod): number | undefined {
+  const value = pod.metadata.deletionGracePeriodSeconds;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
 }
 
 /** InterLink's log options as the Kubernetes log API's query. */

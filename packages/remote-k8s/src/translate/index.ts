@@ -60,8 +60,10 @@ export {
 
 // Status answers
 export {
+  NOT_STARTED_REASON,
   REMOTE_POD_LOST_MESSAGE,
   REMOTE_POD_LOST_REASON,
+  SIDECAR_STARTED_REASON,
   UNKNOWN_EXIT_CODE,
   missingPodStatus,
   toPodStatus,

@@ -173,8 +173,9 @@ const toleration = z.looseObject({
 /**
  * Every configuration key, in README order. The reference plugin's keys keep
  * their names; `app.shutdown_timeout_seconds`, `app.metrics_enabled`,
- * `app.max_body_mib`, `k8s.field_manager`,
- * `offloading.sweep_interval_seconds`, `tcp_tunnel.gateway_host_public_key`,
+ * `app.max_body_mib`, `k8s.field_manager`, `local.kubeconfig_path`,
+ * `local.in_cluster`, `offloading.sweep_interval_seconds`,
+ * `tcp_tunnel.gateway_host_public_key`,
  * `tcp_tunnel.pod_key_secret`, `tcp_tunnel.bastion_image` and
  * `tcp_tunnel.ciphers` are new.
  */
@@ -258,6 +259,17 @@ export const configKeys = [
       .max(128, { error: 'expected at most 128 characters' })
       .regex(/^[\x21-\x7e]+$/, { error: 'expected printable ASCII without spaces' }),
   }),
+  defineKey('local.kubeconfig_path', {
+    description:
+      'Kubeconfig file of the **local** cluster (where InterLink\'s virtual node is), allowed to `get` `pods`. With it (or `local.in_cluster`), the sweep also deletes remote pods whose local pod no longer exists or was re-created: InterLink sends each delete once, and one lost while the plugin was down would leave the remote pod running. Unset together with `local.in_cluster`: the local cluster is never read.',
+    schema: optionalText(),
+  }),
+  defineKey('local.in_cluster', {
+    default: 'false',
+    description:
+      'Read the local cluster with the plugin pod\'s own ServiceAccount (the Helm chart\'s default), as `local.kubeconfig_path` would; the file wins when both are set.',
+    schema: bool(),
+  }),
   defineKey('offloading.namespace_prefix', {
     default: 'offloading',
     description: 'Remote namespace is `<prefix>-<local namespace>`; set it empty for the local name unchanged.',
@@ -287,7 +299,8 @@ export const configKeys = [
   }),
   defineKey('offloading.sweep_interval_seconds', {
     default: '300',
-    description: 'How often objects left behind on the remote cluster (their pod gone) are removed; `0` disables the sweep.',
+    description:
+      'How often objects left behind on the remote cluster (their pod gone) are removed, and, with `local.*` set, remote pods whose local pod is gone (also once right after start-up); `0` disables the sweep.',
     schema: integer(0, 86400),
   }),
   defineKey('tcp_tunnel.enabled', {

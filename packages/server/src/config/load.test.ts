@@ -424,6 +424,48 @@ describe('loadConfig with the TCP tunnel', () => {
   });
 });
 
+describe('loadConfig with read access to the local cluster', () => {
+  it('never reads the local cluster by default', () => {
+    expect(loadConfig({}, noFiles).provider.local).toBeUndefined();
+  });
+
+  it.each([
+    ['a kubeconfig file', { LOCAL_KUBECONFIG_PATH: '/etc/interlink/local.kubeconfig' }, { kind: 'file', path: '/etc/interlink/local.kubeconfig' }],
+    ['the pod’s ServiceAccount', { LOCAL_IN_CLUSTER: 'true' }, { kind: 'in-cluster' }],
+    ['neither (in_cluster false)', { LOCAL_IN_CLUSTER: 'false' }, undefined],
+  ])('reads it with %s', (_what, env, expected) => {
+    const config = loadConfig(env, noFiles);
+    expect(config.provider.local).toEqual(expected);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('takes the keys from the ini file, the environment winning', () => {
+    const read = files({ 'private/config.ini': '[local]\nkubeconfig_path = /from/file\nin_cluster = true\n' });
+    expect(loadConfig({ LOCAL_KUBECONFIG_PATH: '/from/env' }, read).provider.local).toEqual({ kind: 'file', path: '/from/env' });
+    // An empty value means unset: the file's in_cluster then applies.
+    expect(loadConfig({ LOCAL_KUBECONFIG_PATH: '' }, read).provider.local).toEqual({ kind: 'in-cluster' });
+  });
+
+  it('prefers the file over in_cluster, with a warning', () => {
+    const config = loadConfig({ LOCAL_KUBECONFIG_PATH: '/k', LOCAL_IN_CLUSTER: 'yes' }, noFiles);
+    expect(config.provider.local).toEqual({ kind: 'file', path: '/k' });
+    expect(config.warnings).toEqual(['local.kubeconfig_path and local.in_cluster are both set; the local kubeconfig file is used']);
+  });
+
+  it('warns that a disabled sweep never reads the local cluster', () => {
+    const config = loadConfig({ LOCAL_IN_CLUSTER: 'true', OFFLOADING_SWEEP_INTERVAL_SECONDS: '0' }, noFiles);
+    expect(config.warnings).toEqual([
+      'offloading.sweep_interval_seconds (environment OFFLOADING_SWEEP_INTERVAL_SECONDS): the sweep is disabled, so the local cluster is never read and remote pods whose local pod is gone stay',
+    ]);
+  });
+
+  it('names the key and its source for a bad in_cluster', () => {
+    expect(problemsOf({ LOCAL_IN_CLUSTER: 'maybe' })).toEqual([
+      'local.in_cluster (environment LOCAL_IN_CLUSTER): expected true or false (also accepted: yes/no, on/off, 1/0)',
+    ]);
+  });
+});
+
 describe('configKeys', () => {
   const table: { key: string; spec: ConfigKey }[] = configKeys.map((spec) => ({ key: spec.key, spec }));
   it.each(table)('has a default for $key that parses', ({ spec }) => {

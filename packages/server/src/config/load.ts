@@ -4,6 +4,7 @@ import type {
   ClientOverrides,
   KubeconfigSource,
   KubernetesProviderConfig,
+  LocalClusterSource,
   TunnelOptions,
 } from '@interlink-k8s/remote-k8s';
 import { parseIni, type IniDocument } from './ini.js';
@@ -184,6 +185,21 @@ export function loadConfig(env: Environment, readFile: FileReader): ServerConfig
     kubeconfig = { kind: 'default' };
   }
 
+  const localPath = get('local.kubeconfig_path');
+  const localInCluster = get('local.in_cluster');
+  let local: LocalClusterSource | undefined;
+  if (localPath !== undefined) {
+    local = { kind: 'file', path: localPath };
+    if (localInCluster) warnings.push('local.kubeconfig_path and local.in_cluster are both set; the local kubeconfig file is used');
+  } else if (localInCluster) {
+    local = { kind: 'in-cluster' };
+  }
+  if (local !== undefined && get('offloading.sweep_interval_seconds') === 0) {
+    warnings.push(
+      `${where('offloading.sweep_interval_seconds')}: the sweep is disabled, so the local cluster is never read and remote pods whose local pod is gone stay`,
+    );
+  }
+
   const client = get('k8s.client_configuration');
   const { overrides, ignored } = clientOverrides(client);
   if (ignored.length > 0) {
@@ -230,6 +246,7 @@ export function loadConfig(env: Environment, readFile: FileReader): ServerConfig
       },
       fieldManager: get('k8s.field_manager'),
       sweepIntervalMs: get('offloading.sweep_interval_seconds') * 1000,
+      local,
     },
     tcpTunnel,
     mesh: {

@@ -227,14 +227,24 @@ export class FakeCluster implements RemoteApi {
     return this.call({ method: 'apply', resource, namespace, name, detail: { fieldManager, manifest: clone(manifest) } }, () => {
       const key = this.key(resource, name, namespace);
       const existing = this.bucket(resource).get(key);
+      // As the API server records it: who applied the object.
+      const managedFields = [{ manager: fieldManager, operation: 'Apply', apiVersion: 'v1' }];
       if (existing === undefined) {
         this.requireNamespace('patch', resource, namespace);
-        return clone(this.store(resource, clone(manifest)));
+        const created = clone(manifest);
+        created.metadata = { ...created.metadata, managedFields };
+        return clone(this.store(resource, created));
       }
       const merged: RawObject = {
         ...existing,
         ...clone(manifest),
-        metadata: { ...existing.metadata, ...clone(manifest.metadata ?? {}), uid: existing.metadata?.uid, resourceVersion: String(++this.rv) },
+        metadata: {
+          ...existing.metadata,
+          ...clone(manifest.metadata ?? {}),
+          uid: existing.metadata?.uid,
+          resourceVersion: String(++this.rv),
+          managedFields,
+        },
       };
       if (existing.status !== undefined) merged.status = existing.status;
       this.bucket(resource).set(key, merged);
