@@ -14,12 +14,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Kubectl, helmBinary, kubectlBinary, runToolOk } from '../charts/chart-tools.js';
+import { helmBinary, runToolOk } from '../charts/chart-tools.js';
 import { rawKube, runScript, type ControlPlane, type RawKube } from '../harness/index.js';
 import { get } from '../harness/http.js';
-import { renderKubeconfig } from '../harness/kubeconfig.js';
 import { freePorts } from '../harness/ports.js';
 import { describeExit, startProcess, type ManagedProcess } from '../harness/process.js';
+import { chartIdentity } from './identity.js';
 
 /** InterLink's own Helm chart, beside the repository (never copied into it). */
 export const INTERLINK_CHART = fileURLToPath(new URL('../../../../shared/vendor/interlink-helm-chart/interlink', import.meta.url));
@@ -227,35 +227,8 @@ async function virtualKubeletIdentity(local: ControlPlane, kube: RawKube, nodeNa
     '--show-only',
     'templates/service-account.yaml',
   ]);
-  const kubectl = new Kubectl(kubectlBinary(), local.kubeconfigPath);
-  const wanted = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'];
-  const objects = (await kubectl.objects(rendered)).filter((o) => wanted.includes(o.kind));
-  if (objects.length !== wanted.length) {
-    throw new Error(`InterLink's chart rendered ${objects.map((o) => o.kind).join(', ')}; expected ${wanted.join(', ')}`);
-  }
-  if ((await kube.call('GET', `/api/v1/namespaces/${INTERLINK_NAMESPACE}`)).status === 404) {
-    await kube.ok('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INTERLINK_NAMESPACE } });
-  }
-  await kubectl.run(['apply', '--filename=-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-  const account = objects.find((o) => o.kind === 'ServiceAccount')?.metadata.name ?? nodeName;
-  const token = await kube.ok<{ status: { token: string } }>('POST', `/api/v1/namespaces/${INTERLINK_NAMESPACE}/serviceaccounts/${account}/token`, {
-    apiVersion: 'authentication.k8s.io/v1',
-    kind: 'TokenRequest',
-    // A sandbox left up for a person to use lives for days at most.
-    spec: { expirationSeconds: 7 * 24 * 3600 },
-  });
   const path = join(dir, 'virtual-kubelet.kubeconfig');
-  await writeFile(
-    path,
-    renderKubeconfig({
-      clusterName: local.name,
-      server: local.apiServerUrl,
-      caPem: local.caPem,
-      userName: `system:serviceaccount:${INTERLINK_NAMESPACE}:${account}`,
-      credentials: { kind: 'token', token: token.status.token },
-    }),
-    { mode: 0o600 },
-  );
+  await chartIdentity(local, kube, rendered, INTERLINK_NAMESPACE, path);
   return path;
 }
 

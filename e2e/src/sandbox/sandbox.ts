@@ -18,12 +18,13 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Kubectl, kubectlBinary } from '../charts/chart-tools.js';
+import { Helm, Kubectl, helmBinary, kubectlBinary } from '../charts/chart-tools.js';
 import { rawKube, runScript, startControlPlane, startRemoteNode, type ControlPlane, type RawKube, type RemoteNode } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import { startPluginProcess, type PluginProcess } from '../plugin/plugin-process.js';
 import { ClientNamespace, TUNNEL_IMAGE, gatewayApiAccess, makeTunnelKeys, startGatewayProcess, type GatewayProcess } from '../tunnel/local-side.js';
 import { KubeConfig } from '@kubernetes/client-node';
+import { chartIdentity } from './identity.js';
 import { startInterLink, type InterLink } from './interlink.js';
 
 /** How to start a sandbox. */
@@ -65,8 +66,11 @@ export interface Sandbox {
   readonly kubectl: Kubectl;
   /** kubectl against the remote cluster. */
   readonly remoteKubectl: Kubectl;
-  /** Stops the plugin (SIGTERM, or SIGKILL with `kill`), then starts it again on the same address. */
-  restartPlugin(opts?: { kill?: boolean; downMs?: number }): Promise<void>;
+  /**
+   * Stops the plugin (SIGTERM, or SIGKILL with `kill`), runs `whileDown`,
+   * then starts it again on the same address and waits until it is ready.
+   */
+  restartPlugin(opts?: { kill?: boolean; whileDown?: () => Promise<void> }): Promise<void>;
   /** Stops everything, the remote node first while its API server answers. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -167,7 +171,18 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       say(`tunnel gateway: SSH on ${node.ip}:${String(sshPort)} for the bastions, publishing Services in the local cluster`);
     }
 
+    // The plugin reads the local cluster's pods with the identity its chart
+    // gives it (get pods, nothing else), to remove remote pods whose local
+    // pod was deleted while it was down.
+    const localKubeconfig = join(pluginDir, 'local.kubeconfig');
+    const rendered = await new Helm(helmBinary()).template('interlink-kubernetes-plugin', {
+      release: 'plugin',
+      namespace: 'interlink',
+      setJson: { remoteKubeconfig: { value: 'rendered-for-its-local-rbac-only' } },
+    });
+    await chartIdentity(local, localKube, rendered, 'interlink', localKubeconfig);
     const settings: Record<string, Record<string, string>> = { ...opts.pluginSettings };
+    settings.local = { kubeconfig_path: localKubeconfig, ...settings.local };
     if (tunnelSettings !== undefined) settings.tcp_tunnel = { ...tunnelSettings, ...settings.tcp_tunnel };
     const pluginOptions = {
       dir: pluginDir,
@@ -194,10 +209,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       remoteKube: rawKube(kubeConfigOf(remote.kubeconfigPath)),
       kubectl: new Kubectl(kubectlPath, local.kubeconfigPath),
       remoteKubectl: new Kubectl(kubectlPath, remote.kubeconfigPath),
-      restartPlugin: async ({ kill = false, downMs = 0 } = {}) => {
+      restartPlugin: async ({ kill = false, whileDown } = {}) => {
         if (kill) process.kill(plugin.pid, 'SIGKILL');
         await plugin.stop();
-        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        await whileDown?.();
         plugin = await startPluginProcess(pluginOptions);
       },
       stop: stopAll,
