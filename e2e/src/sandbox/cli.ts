@@ -22,6 +22,7 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const DIR = resolve(process.env.SANDBOX_DIR ?? join(REPO, '.sandbox'));
 const STATE = join(DIR, 'state.json');
 const LOG = join(DIR, 'sandbox.log');
+const ENV_FILE = join(DIR, 'env.sh');
 const RUN_DIR = join(DIR, 'run');
 
 /** What `up` records for `status`, `env` and `down`. */
@@ -110,6 +111,7 @@ async function serve(): Promise<number> {
   await writeFile(STATE, JSON.stringify(state, null, 2));
   line(`virtual node ${state.virtualNode}: waiting for InterLink's first ping (the VK sends it 30 s after it starts)`);
   await sandbox.interlink.waitNodeReady();
+  await writeFile(ENV_FILE, envScript(state));
   await writeFile(STATE, JSON.stringify({ ...state, readyAt: new Date().toISOString() }, null, 2));
   line(`virtual node ${state.virtualNode} is Ready: the sandbox is up`);
   // Lives until a signal ends it, whatever handles its children hold.
@@ -161,27 +163,29 @@ async function up(): Promise<number> {
   return env();
 }
 
-/** `env`: how to point kubectl at either cluster. */
+/** `env`: how to point kubectl at either cluster (also written to `.sandbox/env.sh` by `up`). */
 async function env(): Promise<number> {
   const state = await readState();
   if (state === undefined) {
     process.stderr.write('the sandbox is not up: ./dev sandbox up\n');
     return 1;
   }
-  process.stdout.write(
-    [
-      `# eval "$(./dev sandbox env)" — kubectl then talks to the LOCAL cluster, where InterLink's`,
-      `# virtual node "${state.virtualNode}" offloads pods; kubectl-remote talks to the REMOTE cluster.`,
-      `export PATH=${dirname(state.kubectl)}:$PATH`,
-      `export KUBECONFIG=${state.localKubeconfig}`,
-      `alias kubectl-remote='kubectl --kubeconfig=${state.remoteKubeconfig}'`,
-      `# a pod for the virtual node needs: nodeSelector kubernetes.io/hostname: ${state.virtualNode}`,
-      `#   and a toleration of virtual-node.interlink/no-schedule (e2e/samples/offload-demo.yaml is an example)`,
-      `# logs: plugin ${state.pluginLog}; InterLink ${state.interlinkLogs.join(', ')}`,
-      '',
-    ].join('\n'),
-  );
+  process.stdout.write(envScript(state));
   return 0;
+}
+
+function envScript(state: SandboxState): string {
+  return [
+    `# source ${ENV_FILE} — kubectl then talks to the LOCAL cluster, where InterLink's`,
+    `# virtual node "${state.virtualNode}" offloads pods; kubectl-remote talks to the REMOTE cluster.`,
+    `export PATH=${dirname(state.kubectl)}:$PATH`,
+    `export KUBECONFIG=${state.localKubeconfig}`,
+    `alias kubectl-remote='kubectl --kubeconfig=${state.remoteKubeconfig}'`,
+    `# a pod for the virtual node needs: nodeSelector kubernetes.io/hostname: ${state.virtualNode}`,
+    `#   and a toleration of virtual-node.interlink/no-schedule (e2e/samples/offload-demo.yaml is an example)`,
+    `# logs: plugin ${state.pluginLog}; InterLink ${state.interlinkLogs.join(', ')}`,
+    '',
+    ].join('\n');
 }
 
 /** `status`: what runs, and whether each part answers. */
@@ -303,7 +307,7 @@ async function down(): Promise<number> {
 const USAGE = `usage: ./dev sandbox up | status | env | down
   up      start the two clusters, InterLink and the plugin, and leave them running
   status  what runs and whether it answers
-  env     how to point kubectl at either cluster: eval "$(./dev sandbox env)"
+  env     how to point kubectl at either cluster (also in ${ENV_FILE})
   down    stop everything and remove ${DIR}
 `;
 
