@@ -454,9 +454,14 @@ export class KubernetesProvider implements OffloadProvider {
     if (podName === undefined) throw new PluginError('the translated pod has no name');
     progress.podName = podName;
     const deadline = this.now() + (this.options.settleTimeoutMs ?? 60_000);
-    if (await this.ensureNamespace(plan, deadline)) progress.namespaceCreated = true;
-
-    let pod = await this.existingRemotePod(plan.localUid, plan.namespace, podName);
+    // Both reads at once: one round trip less on every create. A namespace
+    // this call (re)created holds no pod, whatever the read saw before.
+    const [namespaceCreated, existing] = await Promise.all([
+      this.ensureNamespace(plan, deadline),
+      this.existingRemotePod(plan.localUid, plan.namespace, podName),
+    ]);
+    if (namespaceCreated) progress.namespaceCreated = true;
+    let pod = namespaceCreated ? undefined : existing;
     if (pod !== undefined && isDeleting(pod)) {
       throw new ConflictError(`the remote pod ${plan.namespace}/${podName} is still being deleted; retry later`);
     }
