@@ -89,7 +89,7 @@ try {
   await eventually('the first lines of the log', async () => ((await sandbox.kubectl.run(['logs', 'hello-offload', '-n', 'demo', '-c', 'main'])).includes('tick') ? true : undefined), 30_000);
   await kubectl(sandbox, ['logs', 'hello-offload', '--namespace=demo', '--container=main', '--tail=3']);
   await kubectl(sandbox, ['logs', 'hello-offload', '--namespace=demo', '-c', 'reader']);
-  await followFor(sandbox, ['logs', 'hello-offload', '--namespace=demo', '-c', 'main', '--tail=1', '-f'], 3000);
+  await followFor(sandbox, ['logs', 'hello-offload', '--namespace=demo', '-c', 'main', '--tail=1', '-f'], 2500);
 
   step('the microservice: the gateway publishes Service shop/web (web.shop.svc) for the offloaded pod');
   await kubectl(sandbox, ['wait', '--for=condition=Ready', '--timeout=120s', 'pod/web', '--namespace=shop']);
@@ -110,16 +110,22 @@ try {
   console.log(body);
 
   step('kubectl delete: the pods go from the local cluster, and everything of theirs from the remote cluster');
-  await kubectl(sandbox, ['delete', 'pod', 'hello-offload', '--namespace=demo', '--wait=true']);
-  await kubectl(sandbox, ['delete', 'pod', 'web', '--namespace=shop', '--wait=true']);
+  await kubectl(sandbox, ['delete', '--filename', MANIFEST, '--wait=false']);
+  for (const [namespace, name] of [
+    ['demo', 'hello-offload'],
+    ['shop', 'web'],
+  ] as const) {
+    await eventually(`pod ${namespace}/${name} gone`, async () => ((await sandbox.kubectl.tryRun(['get', 'pod', name, `--namespace=${namespace}`])).code !== 0 ? true : undefined), 60_000);
+  }
+  console.log(`[${at()}] the pods are gone from the local cluster`);
   const left = await eventually('nothing left on the remote cluster', async () => ((await remoteLeftovers(sandbox)).length === 0 ? [] : undefined), 60_000).catch(
     async () => remoteLeftovers(sandbox),
   );
   if (left.length > 0) throw new Error(`left on the remote cluster after the delete: ${left.join(', ')}`);
   await kubectl(sandbox, ['get', 'pods,configmaps,secrets', '--all-namespaces', '--selector=app.kubernetes.io/managed-by=interlink-k8s'], 'remote');
   console.log(`[${at()}] nothing of the offloaded pods is left on the remote cluster`);
-  await eventually('Service shop/web removed by the gateway', async () => ((await sandbox.kubectl.tryRun(['get', 'service', 'web', '--namespace=shop'])).code !== 0 ? true : undefined), 60_000);
-  console.log(`[${at()}] the gateway removed Service shop/web`);
+  await eventually('Service shop/web gone', async () => ((await sandbox.kubectl.tryRun(['get', 'service', 'web', '--namespace=shop'])).code !== 0 ? true : undefined), 60_000);
+  console.log(`[${at()}] Service shop/web went with its pod (the pod owns it)`);
 } catch (error) {
   failed = true;
   console.error(`\nthe demo failed: ${error instanceof Error ? error.message : String(error)}`);

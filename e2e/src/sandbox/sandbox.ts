@@ -95,11 +95,18 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const interlinkDir = join(dir, 'interlink');
   await Promise.all([mkdir(pluginDir, { recursive: true }), mkdir(interlinkDir, { recursive: true })]);
 
-  const stoppers: (() => Promise<unknown>)[] = [];
+  // What to stop, per lane: the processes between the clusters first, then
+  // each cluster's side (InterLink then the local control plane; the node
+  // then the remote control plane), the two sides at once.
+  const stoppers: Record<'between' | 'local' | 'remote', (() => Promise<unknown>)[]> = { between: [], local: [], remote: [] };
   const stopAll = async (): Promise<void> => {
-    // In reverse order of start; each one even if an earlier one failed.
+    // In reverse order of start within a lane; each one even if an earlier one failed.
     const errors: unknown[] = [];
-    for (const stop of stoppers.splice(0).reverse()) await stop().catch((error: unknown) => errors.push(error));
+    const lane = async (name: keyof typeof stoppers): Promise<void> => {
+      for (const stop of stoppers[name].splice(0).reverse()) await stop().catch((error: unknown) => errors.push(error));
+    };
+    await lane('between');
+    await Promise.all([lane('local'), lane('remote')]);
     if (process.env.KEEP_SANDBOX !== '1') await rm(dir, { recursive: true, force: true });
     if (errors.length > 0) throw new AggregateError(errors, 'the sandbox did not stop cleanly');
   };
@@ -109,33 +116,35 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const socketPath = join(pluginDir, 'plugin.sock');
     const transport = opts.pluginTransport ?? 'tcp';
 
-    // The local side: control plane, then InterLink's API server and VK at
-    // once (the API server calls the plugin only when asked).
+    // The local control plane alone first (two starting at once on two
+    // cores both start slower), so that the VK and its 30 s clock start
+    // early; then InterLink (its API server calls the plugin only when
+    // asked) beside the remote side.
+    const local = await startControlPlane({ name: 'local', baseDir: dir, scheduler: true });
+    stoppers.local.push(() => local.stop());
+    say(`local cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler at ${local.apiServerUrl}`);
     const localSide = (async () => {
-      const local = await startControlPlane({ name: 'local', baseDir: dir, scheduler: true });
-      stoppers.push(() => local.stop());
-      say(`local cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler at ${local.apiServerUrl}`);
       const interlink = await startInterLink({
         local,
         dir: interlinkDir,
         plugin: transport === 'tcp' ? { kind: 'tcp', port: pluginPort } : { kind: 'unix', path: socketPath },
         log: say,
       });
-      stoppers.push(() => interlink.stop());
-      return { local, interlink };
+      stoppers.local.push(() => interlink.stop());
+      return interlink;
     })();
     // The remote side: control plane and its real node.
     const remoteSide = (async () => {
       const remote = await startControlPlane({ name: 'remote', baseDir: dir, scheduler: true });
-      stoppers.push(() => remote.stop());
+      stoppers.remote.push(() => remote.stop());
       say(`remote cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler at ${remote.apiServerUrl}`);
       const node = await startRemoteNode(remote, { baseDir: dir });
       // The node before its control plane: its pods go through the kubelet.
-      stoppers.push(() => node.stop());
+      stoppers.remote.push(() => node.stop());
       say(`remote node ${node.name}: containerd + kubelet, Ready at ${node.ip}`);
       return { remote, node };
     })();
-    const [{ local, interlink }, { remote, node }] = await Promise.all([localSide, remoteSide]);
+    const [interlink, { remote, node }] = await Promise.all([localSide, remoteSide]);
 
     const localKube = rawKube(kubeConfigOf(local.kubeconfigPath));
     let tunnel: SandboxTunnel | undefined;
@@ -145,7 +154,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       await runScript('build-project-images.sh', ['tunnel']);
       const keys = await makeTunnelKeys(dir);
       const client = await ClientNamespace.create();
-      stoppers.push(() => client.remove());
+      stoppers.between.push(() => client.remove());
       const [sshPort = 0, gatewayHttpPort = 0] = await freePorts(2);
       const gateway = await startGatewayProcess({
         ...(await gatewayApiAccess({ controlPlane: local, kube: localKube, caPem: local.caPem }, 'interlink', dir)),
@@ -158,7 +167,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
         TUNNEL_GATEWAY_ADVERTISE_ADDRESS: client.hostIp,
         TUNNEL_GATEWAY_SERVICE_GRACE_MS: '3000',
       });
-      stoppers.push(() => gateway.stop());
+      stoppers.between.push(() => gateway.stop());
       tunnel = { gateway, client };
       tunnelSettings = {
         enabled: 'true',
@@ -191,7 +200,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       ...(transport === 'tcp' ? { port: pluginPort } : { socketPath }),
     };
     let plugin = await startPluginProcess(pluginOptions);
-    stoppers.push(() => plugin.stop());
+    stoppers.between.push(() => plugin.stop());
     say(`plugin: its own process at ${plugin.url} (config ${join(pluginDir, 'config.ini')}, log ${plugin.logPath})`);
 
     const kubectlPath = kubectlBinary();
