@@ -845,19 +845,26 @@ describe('KubernetesProvider.sweep with read access to the local cluster', () =>
     expect(seen.swept).toEqual([{ pods: 1, configmaps: 1 }]);
   });
 
+  /** The plugin started again on the same remote cluster, two minutes later, reading local pods from `local`. */
+  function restartedProvider(remote: FakeCluster, local: ReturnType<typeof localCluster>, options: { [K in keyof KubernetesProviderOptions]?: KubernetesProviderOptions[K] | undefined }): KubernetesProvider {
+    const settings: KubernetesProviderOptions = {
+      translate: translateOptions,
+      fieldManager: FIELD_MANAGER,
+      sweepIntervalMs: 3_600_000,
+      localPods: local,
+      now: () => Date.now() + 120_000,
+    };
+    // `localPods: undefined` in `options` means "without local access".
+    const restarted = new KubernetesProvider(remote, { ...settings, ...options });
+    providers.push(restarted);
+    return restarted;
+  }
+
   it('sweeps once shortly after start-up, as soon as the pod cache has synced', async () => {
     const { remote, provider } = setup();
     await provider.create(podData({ uid: 'gone-while-down', name: 'job' }));
     const local = localCluster({});
-    const restarted = new KubernetesProvider(remote, {
-      translate: translateOptions,
-      fieldManager: FIELD_MANAGER,
-      sweepIntervalMs: 3_600_000,
-      firstSweepDelayMs: 0,
-      localPods: local,
-      now: () => Date.now() + 120_000,
-    });
-    providers.push(restarted);
+    const restarted = restartedProvider(remote, local, { firstSweepDelayMs: 0 });
     await restarted.start();
     await until(() => remote.all('pods').length === 0, 2000, 'the remote pod deleted by the first sweep');
     expect(local.reads).toEqual(['team/job']);
@@ -870,15 +877,7 @@ describe('KubernetesProvider.sweep with read access to the local cluster', () =>
     const { remote, provider } = setup();
     await provider.create(podData({ uid: 'gone', name: 'job' }));
     const local = localCluster({});
-    const restarted = new KubernetesProvider(remote, {
-      translate: translateOptions,
-      fieldManager: FIELD_MANAGER,
-      firstSweepDelayMs: 0,
-      localPods: local,
-      now: () => Date.now() + 120_000,
-      ...options,
-    });
-    providers.push(restarted);
+    const restarted = restartedProvider(remote, local, { firstSweepDelayMs: 0, ...options });
     await restarted.start();
     expect(await restarted.waitForSync(2000)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -890,14 +889,7 @@ describe('KubernetesProvider.sweep with read access to the local cluster', () =>
     const { remote, provider } = setup();
     await provider.create(podData({ uid: 'gone', name: 'job' }));
     const local = localCluster({});
-    const restarted = new KubernetesProvider(remote, {
-      translate: translateOptions,
-      fieldManager: FIELD_MANAGER,
-      sweepIntervalMs: 3_600_000,
-      firstSweepDelayMs: 200,
-      localPods: local,
-      now: () => Date.now() + 120_000,
-    });
+    const restarted = restartedProvider(remote, local, { firstSweepDelayMs: 200 });
     await restarted.start();
     expect(await restarted.waitForSync(2000)).toBe(true);
     await restarted.stop();
