@@ -72,7 +72,7 @@ EXPOSE 2222 9090
 # semi-spaces waking them costs more than they save. No Maglev or Sparkplug
 # tier: on two CPUs their early compilations cost more than they gain, in
 # connection rate and in memory (3-4 MiB for a gateway publishing 200 pods). See
-# packages/tunnel/src/bench/image-runtime.ts and docs/benchmarks.md; the
+# packages/tunnel/src/bin/image-runtime.ts and docs/benchmarks.md; the
 # benchmark runs both processes this way too.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--no-parallel-scavenge", "--no-maglev", "--no-sparkplug"]
 CMD ["dist/bin/gateway.js"]

@@ -81,4 +81,4 @@ export type {
 } from './reconcile/index.js';
 
 // Kubernetes resource quantities
-export { formatQuantity, parseQuantity } from './reconcile/index.js';
+export { formatQuantity, parseQuantity } from './shared/quantity.js';

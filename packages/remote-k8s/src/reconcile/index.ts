@@ -34,10 +34,8 @@ export type {
 export { KubeApiError, toPluginError } from './errors.js';
 export type { RemoteRequest, StatusCause } from './errors.js';
 
-// Watch cache, capacity and quantities
+// Watch cache and capacity
 export { PodCache } from './pod-cache.js';
 export type { PodCacheOptions } from './pod-cache.js';
 export { computeCapacity, podRequests } from './capacity.js';
 export type { CapacityOptions } from './capacity.js';
-export { formatQuantity, parseQuantity, tryParseQuantity } from './quantity.js';
-export type { QuantityStyle } from './quantity.js';

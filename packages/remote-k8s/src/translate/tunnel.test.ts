@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from '@jest/globals';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { InputError } from '@interlink-k8s/protocol';
-import { derivePodKey, podUsername } from '@interlink-k8s/tunnel/pod-keys';
+import { derivePodKey, podUsername } from '@interlink-k8s/contract';
 import { UID, localPod } from './__tests__/fixtures.js';
 import { TCP_TUNNEL_IGNORED_PORTS_ANNOTATION, podObjectLabels } from './labels.js';
 import { isDnsSubdomain, remoteTunnelSecretName } from './names.js';

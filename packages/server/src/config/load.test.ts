@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type Environment, type ServerConfig } from './
 import { configKeys, type ConfigKey } from './keys.js';
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
+import { derivePodKey } from '@interlink-k8s/contract';
 
 /** The version of packages/tunnel, read as a release script would. */
 const TUNNEL_VERSION = (JSON.parse(readFileSync(new URL('../../../tunnel/package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import type { AcceptConnection, CipherAlgorithm, ClientChannel, ParsedKey, RejectConnection, TcpConnectionDetails } from 'ssh2';
 import { ConnectionError, ForwardRefusedError, HostKeyMismatchError, TunnelError, asError } from '../errors.js';
 import { fingerprintOf, parsePrivateKey, parsePublicKeys } from '../keys.js';
-import { formatLabels, type Labels } from '../labels.js';
+import { formatLabels, type Labels } from '@interlink-k8s/contract';
 import { coalesceWrites, splice } from '../splice.js';
 import { sshClientClass } from '../ssh2-parts.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';

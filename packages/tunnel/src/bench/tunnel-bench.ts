@@ -34,7 +34,7 @@ import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bastion } from '../index.js';
-import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from './image-runtime.js';
+import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '../bin/image-runtime.js';
 import { stopProcessGroup } from './process-group.js';
 
 const MiB = 1024 * 1024;

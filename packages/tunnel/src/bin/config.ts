@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../gateway/gateway.js';
 import { messageOf } from '../errors.js';
 import { parseAuthorizedKeys, parsePrivateKey, parsePublicKeys } from '../keys.js';
 import { ConfigError, anyText, bool, ciphers, endpointAddress, envVar, host, httpsUrl, integer, keyMaterial, list, logLevel, podKeySecret, port, portRange, readEnv, type Environment, type EnvVar, type FileReader, type Parser } from './env.js';
-import { SUPPORTED_CIPHERS } from '../ciphers.js';
+import { SUPPORTED_CIPHERS } from '@interlink-k8s/contract';
 import type { KubeConnection } from '../publish/kube-client.js';
 import type { LogLevel } from './log.js';
 import { PUBLISHER_DEFAULTS, type PublisherOptions } from '../publish/publisher.js';

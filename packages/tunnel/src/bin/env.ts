@@ -1,8 +1,7 @@
 import { isIP } from 'node:net';
-import { SUPPORTED_CIPHERS, type SupportedCipher } from '../ciphers.js';
+import { MIN_POD_KEY_SECRET_BYTES, SUPPORTED_CIPHERS, type SupportedCipher } from '@interlink-k8s/contract';
 import { messageOf } from '../errors.js';
 import { decodeInlineKey } from '../keys.js';
-import { MIN_POD_KEY_SECRET_BYTES } from '../pod-keys.js';
 import { LOG_LEVELS } from './log.js';
 
 /** The environment, as `process.env` is. */

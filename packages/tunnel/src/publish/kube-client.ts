@@ -1,8 +1,8 @@
 import { Agent, request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { TunnelError } from '../errors.js';
-import { MANAGED_BY_LABEL, PUBLISHER_NAME, SOURCE_POD_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type DeclaredPort } from './manifests.js';
-import type { PodIdentity } from '../pod-keys.js';
+import { PUBLISHER_NAME, type DeclaredPort } from './manifests.js';
+import { MANAGED_BY_LABEL, SOURCE_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type PodIdentity } from '@interlink-k8s/contract';
 import type { LocalClusterApi, LocalPod, PublishedService } from './publisher.js';
 
 /** A refusal or failure of the Kubernetes API, with its HTTP status and the API's own message. */
@@ -122,7 +122,7 @@ export class KubeRestClient implements LocalClusterApi {
       for (const item of list?.items ?? []) {
         const m = item.metadata ?? {};
         const uid = m.labels?.[SOURCE_POD_UID_LABEL];
-        const podName = m.annotations?.[SOURCE_POD_NAME_ANNOTATION];
+        const podName = m.annotations?.[SOURCE_NAME_ANNOTATION];
         if (m.name === undefined || m.namespace === undefined || uid === undefined || podName === undefined) continue;
         found.push({ namespace: m.namespace, name: m.name, pod: { namespace: m.namespace, name: podName, uid } });
       }

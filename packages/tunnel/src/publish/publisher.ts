@@ -1,6 +1,6 @@
 import { asError } from '../errors.js';
 import type { ForwardInfo, ForwardRemovalReason } from '../gateway/types.js';
-import { IGNORED_PORTS_LABEL, type PodIdentity } from '../pod-keys.js';
+import { IGNORED_PORTS_LABEL, type PodIdentity } from '@interlink-k8s/contract';
 import { endpointSliceManifest, namePorts, serviceManifest, serviceNameFor, type DeclaredPort, type PublishedPort } from './manifests.js';
 
 /** What the publisher needs to know of a local pod. */

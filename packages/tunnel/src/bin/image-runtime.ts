@@ -2,8 +2,8 @@
  * How the tunnel image runs `node` for the gateway and the bastion
  * (`docker/tunnel.Dockerfile`: its ENTRYPOINT flags and its ENV). The
  * benchmark runs both processes the same way by default, so does the e2e
- * suite's gateway (`@interlink-k8s/tunnel/image-runtime`), and a test keeps
- * these in step with the Dockerfile.
+ * suite's gateway (both import these from the package root), and a test
+ * keeps these in step with the Dockerfile.
  *
  * - `--max-semi-space-size=1`: V8's young generation holds both of its 1 MiB
  *   semi-spaces instead of growing to 2 × 8 MiB; with 200 idle tunnels the
