@@ -24,7 +24,7 @@
  * BENCH_RATE_SECONDS (3), BENCH_TUNNELS (200), BENCH_NODE_FLAGS and
  * BENCH_NODE_ENV (space-separated Node flags, and `NAME=value` pairs of
  * environment, for the gateway and bastion processes; default: as the image
- * runs them, see `image-runtime.ts`; empty: plain `node`), BENCH_PARTS
+ * runs them, see the tunnel's `src/bin/image-runtime.ts`; empty: plain `node`), BENCH_PARTS
  * (comma-separated subset of `direct,ours,openssh,memory`; default all).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,9 +33,8 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bastion } from '../index.js';
-import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '../bin/image-runtime.js';
-import { stopProcessGroup } from './process-group.js';
+import { Bastion, IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '@interlink-k8s/tunnel';
+import { stopProcessGroup } from '../harness/process-group.js';
 
 const MiB = 1024 * 1024;
 const CIPHER = process.env.BENCH_CIPHER ?? 'aes128-gcm@openssh.com';
@@ -52,7 +51,8 @@ const STREAMS = 8;
 const RATE_CONCURRENCY = 8;
 const SSHD = '/usr/sbin/sshd';
 
-const binDir = fileURLToPath(new URL('../bin/', import.meta.url));
+// The tunnel's built entry points, as the image runs them.
+const binDir = fileURLToPath(new URL('../../../packages/tunnel/dist/bin/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tunnel-bench-'));
 const children = new Set<ChildProcess>();
 
