@@ -34,6 +34,8 @@ import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bastion, IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '@interlink-k8s/tunnel';
+import { eventually } from '../harness/eventually.js';
+import { freePorts } from '../harness/ports.js';
 import { stopProcessGroup } from '../harness/process-group.js';
 
 const MiB = 1024 * 1024;
@@ -70,14 +72,6 @@ function keygen(name: string): { path: string; pub: string } {
   return { path, pub: readFileSync(`${path}.pub`, 'utf8').trim() };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
-
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -89,15 +83,15 @@ function isListening(port: number): Promise<boolean> {
   });
 }
 
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/** One free port on loopback (the harness's allocator). */
+async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port');
+  return port;
 }
+
+const until = <T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> =>
+  eventually(what, async () => check(), timeoutMs, { intervalMs: 50, retryOnError: false });
 
 /** Spawns a long-running helper; its stdout lines go to `onLine`. */
 function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): ChildProcess {
