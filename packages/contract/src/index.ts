@@ -21,3 +21,15 @@ export type { PodIdentity, PodKey } from './pod-keys.js';
 // The SSH ciphers both ends accept
 export { SUPPORTED_CIPHERS } from './ciphers.js';
 export type { SupportedCipher } from './ciphers.js';
+
+// Retry delays (the bastion, the publisher and the plugin's reconciler all back off the same way)
+export { backoffDelay } from './backoff.js';
+export type { BackoffPolicy } from './backoff.js';
+
+// A failed Kubernetes API call, as both REST clients report it
+export { KubeApiError } from './kube-api-error.js';
+export type { RemoteRequest, StatusCause } from './kube-api-error.js';
+
+// Configuration read at start-up by the plugin and by the tunnel's entry points
+export { ConfigError } from './config-error.js';
+export type { Environment, FileReader } from './config-error.js';

@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { KubernetesProvider } from '@interlink-k8s/remote-k8s';
-import { ConfigError, loadConfig, type FileReader } from './config/load.js';
+import { ConfigError, type FileReader } from '@interlink-k8s/contract';
+import { loadConfig } from './config/load.js';
 import { providerEvents } from './events.js';
 import { describeAddress, shutdownOnSignals } from './listen.js';
 import { createLogger } from './logger.js';

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { backoffDelay } from '@interlink-k8s/contract';
 import {
   ConflictError,
   NotFoundError,
@@ -515,7 +516,7 @@ export class KubernetesProvider implements OffloadProvider {
         }
       }
       if (!isDeleting(existing)) return false;
-      await sleep(Math.min(2000, 100 * 2 ** attempt));
+      await sleep(backoffDelay({ initialMs: 100, maxMs: 2000 }, attempt));
     }
   }
 
@@ -557,7 +558,7 @@ export class KubernetesProvider implements OffloadProvider {
         const settling = serviceAccountMissing(err) || namespaceGone(err);
         if (!settling || this.now() >= deadline) throw err;
         if (namespaceGone(err) && (await this.ensureNamespace(plan, deadline))) progress.namespaceCreated = true;
-        await sleep(Math.min(1000, 50 * 2 ** attempt));
+        await sleep(backoffDelay({ initialMs: 50, maxMs: 1000 }, attempt));
       }
     }
   }

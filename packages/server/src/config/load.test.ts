@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig, type Environment, type ServerConfig } from './load.js';
+import { ConfigError, type Environment } from '@interlink-k8s/contract';
+import { loadConfig, type ServerConfig } from './load.js';
 import { configKeys, type ConfigKey } from './keys.js';
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+import { ConfigError, type Environment, type FileReader } from '@interlink-k8s/contract';
 import { formatIssues } from '../issues.js';
 import type {
   BastionKeySource,
@@ -74,24 +75,6 @@ export interface ServerConfig {
   readonly mesh: MeshSettings;
   /** Things worth a warning at start-up (unknown keys, ignored settings); never fatal. */
   readonly warnings: readonly string[];
-}
-
-/** Reads a file's text; `undefined` when it does not exist (any other failure throws). */
-export type FileReader = (path: string) => string | undefined;
-
-/** The environment, as `process.env` is: names to values. */
-export type Environment = Readonly<Record<string, string | undefined>>;
-
-/** A configuration that cannot be used; the message names every bad key and its source. */
-export class ConfigError extends Error {
-  /** One line per problem. */
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    super(problems.length === 1 ? (problems[0] ?? '') : `invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
 }
 
 /** Routes the app owns; the docs page may not take their place. */

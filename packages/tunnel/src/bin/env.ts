@@ -1,25 +1,9 @@
 import { isIP } from 'node:net';
-import { MIN_POD_KEY_SECRET_BYTES, SUPPORTED_CIPHERS, type SupportedCipher } from '@interlink-k8s/contract';
+import { ConfigError, MIN_POD_KEY_SECRET_BYTES, SUPPORTED_CIPHERS, type Environment, type FileReader, type SupportedCipher } from '@interlink-k8s/contract';
 import { messageOf } from '../errors.js';
 import { decodeInlineKey } from '../keys.js';
 import { LOG_LEVELS } from './log.js';
 
-/** The environment, as `process.env` is. */
-export type Environment = Readonly<Record<string, string | undefined>>;
-
-/** Reads a file's text; `undefined` when it does not exist (any other failure throws). */
-export type FileReader = (path: string) => string | undefined;
-
-/** A configuration that cannot be used; one line per bad variable, each naming it. */
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
 
 /**
  * Turns a variable's text into its value, or throws an `Error` whose message

@@ -2,19 +2,8 @@ import { Agent, request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { TunnelError } from '../errors.js';
 import { PUBLISHER_NAME, type DeclaredPort } from './manifests.js';
-import { MANAGED_BY_LABEL, SOURCE_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type PodIdentity } from '@interlink-k8s/contract';
+import { KubeApiError, MANAGED_BY_LABEL, SOURCE_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type PodIdentity, type RemoteRequest } from '@interlink-k8s/contract';
 import type { LocalClusterApi, LocalPod, PublishedService } from './publisher.js';
-
-/** A refusal or failure of the Kubernetes API, with its HTTP status and the API's own message. */
-export class KubeApiError extends TunnelError {
-  readonly status: number;
-
-  constructor(method: string, path: string, status: number, message: string) {
-    super(`${method} ${path}: ${String(status)} ${message}`);
-    this.name = 'KubeApiError';
-    this.status = status;
-  }
-}
 
 /** How to reach the local cluster's API server. */
 export interface KubeConnection {
@@ -56,6 +45,19 @@ type Kind = keyof typeof RESOURCES;
 
 /** Requests to the local API server in flight at once; more wait their turn. */
 const MAX_CONNECTIONS = 4;
+
+const VERBS: Readonly<Record<string, string>> = { GET: 'get', POST: 'create', PATCH: 'patch', DELETE: 'delete' };
+
+/** The request behind `method` on `pathname`, in RBAC terms (`GET /api/v1/services` is a `list`). */
+function requestOf(method: string, pathname: string): RemoteRequest {
+  const parts = pathname.split('/').filter((part) => part !== '').map(decodeURIComponent);
+  // /api/v1/... or /apis/<group>/<version>/...
+  const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+  const namespace = rest[0] === 'namespaces' && rest.length > 2 ? rest[1] : undefined;
+  const [resource = '', name] = namespace === undefined ? rest : rest.slice(2);
+  const verb = method === 'GET' && name === undefined ? 'list' : (VERBS[method] ?? method.toLowerCase());
+  return { verb, resource, namespace, name };
+}
 
 function path(kind: Kind, namespace: string, name?: string): string {
   const { prefix, plural } = RESOURCES[kind];
@@ -184,7 +186,14 @@ export class KubeRestClient implements LocalClusterApi {
             if (status >= 200 && status < 300) resolve(parsed as T | undefined);
             else {
               const message = (parsed as { message?: unknown } | undefined)?.message;
-              reject(new KubeApiError(method, url.pathname, status, typeof message === 'string' ? message : text.slice(0, 200)));
+              const reason = (parsed as { reason?: unknown } | undefined)?.reason;
+              reject(
+                new KubeApiError(`${method} ${url.pathname}: ${String(status)} ${typeof message === 'string' ? message : text.slice(0, 200)}`, {
+                  status,
+                  reason: typeof reason === 'string' ? reason : undefined,
+                  request: requestOf(method, url.pathname),
+                }),
+              );
             }
           });
         },
