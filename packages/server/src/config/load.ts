@@ -1,5 +1,6 @@
 import { ConfigError, type Environment, type FileReader } from '@interlink-k8s/contract';
 import { formatIssues } from '../issues.js';
+import { isRoutePath } from '../http/routes.js';
 import type {
   BastionKeySource,
   ClientOverrides,
@@ -77,9 +78,6 @@ export interface ServerConfig {
   readonly warnings: readonly string[];
 }
 
-/** Routes the app owns; the docs page may not take their place. */
-const RESERVED_PATHS = ['/create', '/delete', '/status', '/getlogs', '/healthz', '/readyz', '/metrics', '/openapi.json'];
-
 /** Says where a value came from, for error messages. */
 export function describeSource(source: ConfigSource): string {
   switch (source.kind) {
@@ -149,7 +147,8 @@ export function loadConfig(env: Environment, readFile: FileReader): ServerConfig
   }
 
   const docsPath = get('app.api_docs_path');
-  if (RESERVED_PATHS.includes(docsPath.toLowerCase().replace(/\/+$/, ''))) {
+  // The app's own routes; the docs page may not take their place.
+  if (isRoutePath(docsPath)) {
     problems.push(`${where('app.api_docs_path')}: ${docsPath} is an API route; choose another path`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
