@@ -7,7 +7,7 @@ import {
 import type { OffloadProvider, ReadinessCheck } from '@interlink-k8s/remote-k8s';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
-import { messageOf } from './errors-like.js';
+import { messageOf } from './cross-realm-errors.js';
 import { buildApiDocument, type ReadinessSchema } from './http/api-doc.js';
 import { jsonBody } from './http/body.js';
 import { contextOf, requestContext } from './http/context.js';

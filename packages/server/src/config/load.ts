@@ -22,7 +22,7 @@ import {
   type ConfigValues,
   type LogLevel,
 } from './keys.js';
-import { messageOf } from '../errors-like.js';
+import { messageOf } from '../cross-realm-errors.js';
 import { tunnelVersion } from '../version.js';
 import { KeyMaterialError, parseHostPublicKeys, parsePodKeySecret, parsePrivateKeyText } from './tunnel-keys.js';
 
