@@ -22,9 +22,9 @@ const BASTION_UID = 65532;
 /** Requests for the sidecar (and its limits when the pod's QoS class is Guaranteed, which it must keep). */
 const BASTION_CPU = '10m';
 const BASTION_MEMORY_REQUEST = '64Mi';
-// Measured (docs/benchmarks.md): ~80 MiB idle, of which ~50 MiB are the node
-// binary's pages; 200-230 MiB at its highest while carrying 8 parallel
-// streams at ~900 MiB/s, before garbage collection catches up.
+// Room for the bastion's peak while it carries parallel streams, before
+// garbage collection catches up; the measured idle and peak figures are in
+// docs/benchmarks.md (Tunnel, highest RSS of the bastion).
 const BASTION_MEMORY_LIMIT = '256Mi';
 
 /** A container port the tunnel cannot carry. */

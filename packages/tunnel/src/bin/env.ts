@@ -8,8 +8,9 @@ import { LOG_LEVELS } from './log.js';
 /**
  * Turns a variable's text into its value, or throws an `Error` whose message
  * says what was expected (it is shown after the variable's name). The entry
- * points parse by hand rather than with zod: dropping zod took ~8 MiB off
- * the gateway's resident memory, for a dozen variables read once.
+ * points parse by hand rather than with zod, which weighed on the gateway's
+ * memory budget for a dozen variables read once (docs/benchmarks.md,
+ * "Memory"; docs/adr/0010-gateway-memory-budget.md).
  */
 export type Parser<T> = (text: string) => T;
 

@@ -75,8 +75,9 @@ export class KubeRestClient implements LocalClusterApi {
     // One TLS context for every connection (a `ca` per request made one per
     // connection), and a bounded pool: a burst of publications (a gateway
     // restart, bastions coming back) otherwise opened a TLS connection per
-    // request in flight and kept them all alive. With 200 pods published at
-    // once the gateway held 3-4 MiB more (`pnpm bench:gateway-publishing`).
+    // request in flight and kept them all alive, which a gateway publishing
+    // many pods at once paid for in memory (docs/benchmarks.md, `pnpm
+    // bench:gateway-publishing`).
     this.#agent = new Agent({
       keepAlive: true,
       maxSockets: MAX_CONNECTIONS,
