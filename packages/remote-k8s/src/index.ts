@@ -1,5 +1,5 @@
 // The interface the server consumes
-export type { OffloadProvider, PodRef, ProviderEvents, ReadinessCheck, SweptKind } from './provider.js';
+export type { OffloadProvider, PodRef, ProviderEvents, ReadinessCheck, SweptKind } from './offload-provider.js';
 
 // Pure translation: local pod and its data → remote objects; remote pod → status answer
 export {

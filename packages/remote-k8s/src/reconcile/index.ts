@@ -1,6 +1,6 @@
 // The provider
-export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELECTOR } from './provider.js';
-export type { KubernetesProviderOptions, SweepResult } from './provider.js';
+export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELECTOR } from './kubernetes-provider.js';
+export type { KubernetesProviderOptions, SweepResult } from './kubernetes-provider.js';
 export type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from './config.js';
 
 // Read access to the local cluster (is an offloaded pod's local pod still there?)

@@ -1,4 +1,4 @@
-import type { ProviderEvents } from '../provider.js';
+import type { ProviderEvents } from '../offload-provider.js';
 import { hasStatus, toPluginError } from './errors.js';
 import type { RawPod, RemoteApi, WatchEvent } from './remote-api.js';
 import { backoffDelay } from '@interlink-k8s/contract';

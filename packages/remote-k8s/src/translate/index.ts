@@ -1,6 +1,6 @@
 // The whole translation of one create request
 export { planRemoteObjects } from './planner.js';
-export type { BastionKeySource, Manifest, RemotePlan, TranslateOptions, TunnelOptions } from './plan.js';
+export type { BastionKeySource, Manifest, RemotePlan, TranslateOptions, TunnelOptions } from './types.js';
 
 // Remote pod and data objects
 export { translatePod, targetsVirtualNode, VIRTUAL_NODE_PREFIX } from './pod.js';

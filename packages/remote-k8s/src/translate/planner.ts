@@ -4,7 +4,7 @@ import type { RetrievedPodData } from '@interlink-k8s/protocol';
 import { copyDataObjects } from './data.js';
 import { SOURCE_NAMESPACE_ANNOTATION, isLabelValue, managedLabels } from './labels.js';
 import { remoteNamespaceName } from './names.js';
-import type { Manifest, RemotePlan, TranslateOptions } from './plan.js';
+import type { Manifest, RemotePlan, TranslateOptions } from './types.js';
 import { translatePod } from './pod.js';
 import { planClaims } from './pvc.js';
 import { planTunnel } from './tunnel.js';

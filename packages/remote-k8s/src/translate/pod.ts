@@ -13,7 +13,7 @@ import type { DataCopies } from './data.js';
 import { rewriteEnvReferences, rewriteVolumes } from './data.js';
 import { mergeMetadataMap, podObjectLabels, remotePvcClaims, sourceAnnotations } from './labels.js';
 import { DNS_LABEL_MAX, isDnsLabel, remoteObjectName } from './names.js';
-import type { Manifest, TranslateOptions } from './plan.js';
+import type { Manifest, TranslateOptions } from './types.js';
 
 /** Label and taint key prefix of the InterLink virtual node. */
 export const VIRTUAL_NODE_PREFIX = 'virtual-node.interlink/';

@@ -2,7 +2,7 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { RetrievedPodData } from '@interlink-k8s/protocol';
 import { managedLabels, mergeMetadataMap, sourceAnnotations } from './labels.js';
 import { remotePvcName } from './names.js';
-import type { Manifest } from './plan.js';
+import type { Manifest } from './types.js';
 
 /** Where remote claims go. */
 export interface ClaimTarget {

@@ -6,7 +6,7 @@ import { bastionLabels, derivePodKey, type PodIdentity } from '@interlink-k8s/co
 import { tryParseQuantity } from '../shared/quantity.js';
 import { TCP_TUNNEL_ANNOTATION, TCP_TUNNEL_IGNORED_PORTS_ANNOTATION, podObjectLabels, sourceAnnotations } from './labels.js';
 import { remoteTunnelSecretName } from './names.js';
-import type { Manifest, TunnelOptions } from './plan.js';
+import type { Manifest, TunnelOptions } from './types.js';
 
 /** Name of the bastion sidecar; a pod of its own with a container of this name cannot be tunnelled. */
 export const BASTION_CONTAINER_NAME = 'interlink-tunnel-bastion';

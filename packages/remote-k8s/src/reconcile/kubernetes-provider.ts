@@ -12,7 +12,7 @@ import {
   type PodStatus,
   type RetrievedPodData,
 } from '@interlink-k8s/protocol';
-import type { OffloadProvider, ProviderEvents, ReadinessCheck, SweptKind } from '../provider.js';
+import type { OffloadProvider, ProviderEvents, ReadinessCheck, SweptKind } from '../offload-provider.js';
 import {
   OFFLOADING_LABEL,
   OFFLOADING_LABEL_VALUE,
