@@ -1,5 +1,5 @@
 // The provider
-export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELECTOR } from './kubernetes-provider.js';
+export { KubernetesProvider, OFFLOADED_POD_SELECTOR } from './kubernetes-provider.js';
 export type { KubernetesProviderOptions, SweepResult } from './kubernetes-provider.js';
 export type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from './config.js';
 

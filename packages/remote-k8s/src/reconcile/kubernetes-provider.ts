@@ -20,10 +20,17 @@ import {
   SOURCE_NAME_ANNOTATION,
   SOURCE_NAMESPACE_ANNOTATION,
   SOURCE_POD_UID_LABEL,
+  FALLBACK_SERVICE_ACCOUNT,
+  NAMESPACE_CREATED_BY_ANNOTATION,
+  claimNamesOf,
+  createAcknowledged,
+  deletionGracePeriodOf,
   missingPodStatus,
+  namespaceToCreate,
   planRemoteObjects,
   remoteNamespaceName,
-  remotePvcClaims,
+  serviceAccountToCheck,
+  toLogQuery,
   toPodStatus,
   type RemotePlan,
   type TranslateOptions,
@@ -34,15 +41,8 @@ import type { KubernetesProviderConfig } from './config.js';
 import { KubeApiError, hasStatus, toPluginError } from './errors.js';
 import { KubernetesLocalPods, type LocalPodReader } from './local-pods.js';
 import { PodCache, type PodCacheOptions } from './pod-cache.js';
-import type { CoreResource, LogQuery, RawObject, RawOwnerReference, RawPod, RemoteApi } from './remote-api.js';
+import type { CoreResource, RawObject, RawOwnerReference, RawPod, RemoteApi } from './remote-api.js';
 import { sleep } from './sleep.js';
-
-/**
- * Annotation on a remote namespace this plugin created (value: the field
- * manager of the installation). Only such namespaces are ever deleted, and
- * only when nothing managed is left in them.
- */
-export const NAMESPACE_CREATED_BY_ANNOTATION = 'interlink.io/namespace-created-by';
 
 /** Selects the remote pods this plugin (or the reference plugin) offloaded. */
 export const OFFLOADED_POD_SELECTOR = `${OFFLOADING_LABEL}=${OFFLOADING_LABEL_VALUE},${SOURCE_POD_UID_LABEL}`;
@@ -244,7 +244,7 @@ export class KubernetesProvider implements OffloadProvider {
           field: 'ContainerName',
         });
       }
-      return await this.api.logs(namespace, name, logQuery(request), signal);
+      return await this.api.logs(namespace, name, toLogQuery(request), signal);
     } catch (err) {
       throw this.fail('logs', err);
     }
@@ -501,11 +501,7 @@ export class KubernetesProvider implements OffloadProvider {
         if (!hasStatus(err, 404)) throw err;
       }
       if (existing === undefined) {
-        const manifest = toJson(plan.namespaceManifest);
-        manifest.metadata = {
-          ...manifest.metadata,
-          annotations: { ...manifest.metadata?.annotations, [NAMESPACE_CREATED_BY_ANNOTATION]: this.options.fieldManager },
-        };
+        const manifest = toJson(namespaceToCreate(plan.namespaceManifest, this.options.fieldManager));
         try {
           await this.api.create('namespaces', manifest);
           return true;
@@ -539,13 +535,13 @@ export class KubernetesProvider implements OffloadProvider {
   /** The pod manifest, with the service account replaced by `default` when the remote namespace lacks it. */
   private async podManifest(plan: RemotePlan): Promise<RawObject> {
     const manifest = toJson(plan.pod) as RawPod;
-    const account = manifest.spec?.serviceAccountName;
-    if (manifest.spec === undefined || account === undefined || account === '' || account === 'default') return manifest;
+    const account = serviceAccountToCheck(manifest);
+    if (manifest.spec === undefined || account === undefined) return manifest;
     try {
       await this.api.get('serviceaccounts', account, plan.namespace);
     } catch (err) {
       if (!hasStatus(err, 404)) throw err;
-      manifest.spec.serviceAccountName = 'default';
+      manifest.spec.serviceAccountName = FALLBACK_SERVICE_ACCOUNT;
     }
     return manifest;
   }
@@ -740,55 +736,4 @@ export class KubernetesProvider implements OffloadProvider {
     if (!(err instanceof PluginError) || err instanceof KubeApiError) this.events.remoteError?.(operation, converted);
     return converted;
   }
-}
-
-/** The claims of `volumes` that are opted in by `annotations` (all of them when `annotations` is undefined). */
-function claimNamesOf(annotations: Readonly<Record<string, string>> | null | undefined, volumes: unknown): string[] {
-  if (!Array.isArray(volumes)) return [];
-  const optedIn = annotations === undefined ? undefined : remotePvcClaims(annotations);
-  const names: string[] = [];
-  for (const volume of volumes as unknown[]) {
-    if (typeof volume !== 'object' || volume === null) continue;
-    const pvc = (volume as { persistentVolumeClaim?: { claimName?: unknown } }).persistentVolumeClaim;
-    const claim = pvc?.claimName;
-    if (typeof claim === 'string' && (optedIn === undefined || optedIn.has(claim))) names.push(claim);
-  }
-  return names;
-}
-
-/**
- * The local pod's `metadata.deletionGracePeriodSeconds` (set once it is
- * being deleted: `kubectl delete --grace-period=1` gives 1), when it is a
- * whole number of seconds, 0 or more.
- */
-function deletionGracePeriodOf(pod: Pod): number | undefined {
-  const value = pod.metadata.deletionGracePeriodSeconds;
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** InterLink's log options as the Kubernetes log API's query. */
-function logQuery(request: LogStruct): LogQuery {
-  const opts = request.Opts;
-  const query: LogQuery = { container: request.ContainerName };
-  if (opts.Follow) query.follow = true;
-  if (opts.Previous) query.previous = true;
-  if (opts.Timestamps) query.timestamps = true;
-  if (opts.Tail > 0) query.tailLines = opts.Tail;
-  if (opts.Bytes > 0) query.limitBytes = opts.Bytes;
-  // The API takes one of the two; a relative window wins, as in kubectl.
-  if (opts.SinceSeconds > 0) query.sinceSeconds = opts.SinceSeconds;
-  else if (opts.SinceTime !== undefined) query.sinceTime = opts.SinceTime;
-  return query;
-}
-
-/**
- * The annotation InterLink's Virtual Kubelet sets on the local pod, to the
- * `PodJID` of the create answer, once the plugin acknowledged the create.
- */
-export const VK_JOB_ID_ANNOTATION = 'JobID';
-
-/** Whether InterLink has recorded a successful create for this pod. */
-function createAcknowledged(pod: Pod): boolean {
-  const jid = pod.metadata.annotations?.[VK_JOB_ID_ANNOTATION];
-  return jid !== undefined && jid !== '';
 }

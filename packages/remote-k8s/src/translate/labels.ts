@@ -16,6 +16,13 @@ export const OFFLOADING_LABEL_VALUE = 'offloading';
 /** Value of {@link MANAGED_BY_LABEL}. */
 export const MANAGED_BY_VALUE = 'interlink-k8s';
 
+/**
+ * Annotation on a remote namespace this plugin created (value: the field
+ * manager of the installation). Only such namespaces are ever deleted, and
+ * only when nothing managed is left in them.
+ */
+export const NAMESPACE_CREATED_BY_ANNOTATION = 'interlink.io/namespace-created-by';
+
 /** Pod annotation: comma-separated claim names whose volumes use a remote claim of the same name. */
 export const REMOTE_PVC_ANNOTATION = 'interlink.io/remote-pvc';
 /** PVC annotation: `delete` makes the reconciler delete the remote claim with the pod; anything else retains it. */
