@@ -1,6 +1,8 @@
 // The provider
-export { KubernetesProvider, OFFLOADED_POD_SELECTOR } from './kubernetes-provider.js';
-export type { KubernetesProviderOptions, SweepResult } from './kubernetes-provider.js';
+export { KubernetesProvider } from './kubernetes-provider.js';
+export { OFFLOADED_POD_SELECTOR } from './context.js';
+export type { KubernetesProviderOptions } from './context.js';
+export type { SweepResult } from './sweep.js';
 export type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from './config.js';
 
 // Read access to the local cluster (is an offloaded pod's local pod still there?)

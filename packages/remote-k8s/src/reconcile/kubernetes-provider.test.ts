@@ -20,7 +20,8 @@ import {
 import { FakeCluster } from './__tests__/fake-cluster.js';
 import { acknowledgedPod, localPod, podData, translateOptions, until } from './__tests__/fixtures.js';
 import { KubeApiError } from './errors.js';
-import { KubernetesProvider, type KubernetesProviderOptions } from './kubernetes-provider.js';
+import type { KubernetesProviderOptions } from './context.js';
+import { KubernetesProvider } from './kubernetes-provider.js';
 import { NAMESPACE_CREATED_BY_ANNOTATION } from '../translate/index.js';
 import type { DeleteOptions, RawObject, RawPod } from './remote-api.js';
 import type { PodRef, SweptKind } from '../offload-provider.js';
