@@ -32,7 +32,8 @@ COPY . .
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store pnpm install --frozen-lockfile --offline
 RUN pnpm exec nx run @interlink-k8s/server:build --outputStyle=static
 # --legacy: the workspace does not set inject-workspace-packages (pnpm 10);
-# workspace dependencies (protocol, remote-k8s) are copied with their dist.
+# workspace dependencies (contract, protocol, remote-k8s, tunnel) are copied
+# with their dist.
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     pnpm --filter @interlink-k8s/server deploy --prod --legacy /out
 

@@ -54,7 +54,7 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /out /app
 WORKDIR /app
 # MALLOC_ARENA_MAX=1: one glibc malloc arena rather than one per thread that
-# allocates (~3 MiB less for the gateway; see docs/benchmarks.md, "Memory").
+# allocates (less memory for the gateway; see docs/benchmarks.md, "Memory").
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=1 \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -67,12 +67,12 @@ EXPOSE 2222 9090
 # No HEALTHCHECK: Kubernetes probes /healthz.
 # 1 MiB semi-spaces: the gateway stays within its memory budget with 200
 # tunnels, at no cost in throughput. Buffers' memory counted in V8's global
-# limit: no full collection every 64 MiB of packet buffers (~12% of the CPU of
-# a busy tunnel). Young collections without helper threads: with such small
+# limit: no full collection at each fixed step of packet buffers (a large
+# share of a busy tunnel's CPU). Young collections without helper threads: with such small
 # semi-spaces waking them costs more than they save. No Maglev or Sparkplug
 # tier: on two CPUs their early compilations cost more than they gain, in
-# connection rate and in memory (3-4 MiB for a gateway publishing 200 pods). See
-# packages/tunnel/src/bench/image-runtime.ts and docs/benchmarks.md; the
+# connection rate and in memory (figures in docs/benchmarks.md). See
+# packages/tunnel/src/bin/image-runtime.ts and docs/benchmarks.md; the
 # benchmark runs both processes this way too.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--no-parallel-scavenge", "--no-maglev", "--no-sparkplug"]
 CMD ["dist/bin/gateway.js"]

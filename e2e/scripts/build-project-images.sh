@@ -23,8 +23,8 @@
 # ghcr.io/interlink-k8s/interlink-kubernetes-plugin:0.1.0 and
 # docker.io/interlink-k8s/interlink-kubernetes-plugin:0.1.0 by the sandbox node.
 #
-# Idempotent: the inputs (built dist of server + its workspace deps protocol,
-# remote-k8s and tunnel, package manifests, lockfile, node binary, this
+# Idempotent: the inputs (built dist of server + its workspace deps contract,
+# protocol, remote-k8s and tunnel, package manifests, lockfile, node binary, this
 # script) are hashed; when the hash equals the one of the last push and the
 # registry still has the tag, nothing is rebuilt (only the cached nx build
 # runs).
@@ -168,16 +168,16 @@ build_node_image() {
 }
 
 if [ "$what" = plugin ] || [ "$what" = all ]; then
-  # Every workspace package the server depends on, directly or not: protocol,
-  # remote-k8s, and tunnel (its pod-keys module; remote-k8s imports it too).
-  build_node_image plugin server interlink-k8s/interlink-kubernetes-plugin "protocol remote-k8s tunnel" \
+  # Every workspace package the server depends on, directly or not: contract,
+  # protocol, remote-k8s, and tunnel (the version of its image).
+  build_node_image plugin server interlink-k8s/interlink-kubernetes-plugin "contract protocol remote-k8s tunnel" \
     --config.entrypoint node --config.entrypoint --max-semi-space-size=4 --config.entrypoint dist/main.js \
     --config.label "org.opencontainers.image.title=interlink-kubernetes-plugin" \
     --config.label "org.opencontainers.image.source=docker/plugin.Dockerfile (built by e2e/scripts/build-project-images.sh)" \
     --history.comment "config: user 65532, workdir /app, entrypoint node dist/main.js"
 fi
 if [ "$what" = tunnel ] || [ "$what" = all ]; then
-  build_node_image tunnel tunnel interlink-k8s/tcp-tunnel "" \
+  build_node_image tunnel tunnel interlink-k8s/tcp-tunnel "contract" \
     --config.entrypoint node --config.entrypoint --max-semi-space-size=1 \
     --config.entrypoint --external-memory-accounted-in-global-limit \
     --config.entrypoint --no-parallel-scavenge \

@@ -3,8 +3,9 @@
 # Kubernetes node and the image tooling of the sandbox need on this machine:
 #   containerd runc containernetworking-plugins iptables iproute2
 #   busybox-static docker-registry curl umoci skopeo, plus gcc/libc6-dev for
-#   the pause binary and debootstrap for the Debian look-alike images
-#   (python, nginx, cowsay: build-images.sh).
+#   the pause binary, debootstrap for the Debian look-alike images
+#   (python, nginx, cowsay: build-images.sh), OpenSSH for the tunnel's
+#   interoperability tests and shellcheck for the scripts' lint.
 # Services shipped by those packages are NOT started (policy-rc.d): the
 # sandbox starts containerd and the registry itself, with its own configs.
 #
@@ -30,7 +31,9 @@ wanted=(containerd runc containernetworking-plugins iptables iproute2 busybox-st
   debootstrap
   # the tunnel's interoperability tests: OpenSSH's ssh -R against our gateway,
   # our bastion against OpenSSH's sshd (started by the tests on loopback only)
-  openssh-client openssh-server)
+  openssh-client openssh-server
+  # lint of the shell scripts (the shell-scripts project's lint target)
+  shellcheck)
 
 # Nothing to do when everything is there: skip apt-get update.
 need_update=0

@@ -75,7 +75,7 @@ EOF
   # Close every inherited descriptor above 2 first: a caller's flock or pipe
   # held open by the daemon would block that caller (or its $(...)) forever.
   (
-    for fd in /proc/$BASHPID/fd/*; do
+    for fd in /proc/"$BASHPID"/fd/*; do
       fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
     done
     exec setsid docker-registry serve "$CONFIG" >>"$LOG_FILE" 2>&1 < /dev/null

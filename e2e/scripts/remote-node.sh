@@ -49,12 +49,13 @@ set -euo pipefail
 
 cmd="${1:-}"
 DIR="${2:-}"
-[ -n "$cmd" ] && [ -n "$DIR" ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+if [ -z "$cmd" ] || [ -z "$DIR" ]; then sed -n '2,16p' "$0" >&2; exit 2; fi
 DIR="$(realpath -m "$DIR")"
 case "$DIR" in *' '*) echo "DIR must not contain spaces" >&2; exit 2 ;; /) echo "DIR must not be /" >&2; exit 2 ;; esac
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # stop/status use the settings start was given (saved in DIR/node.env).
+# shellcheck source=/dev/null # written by start
 if [ "$cmd" != start ] && [ -f "$DIR/node.env" ]; then . "$DIR/node.env"; fi
 NODE_NAME="${NODE_NAME:-remote-node}"
 POD_SUBNET="${POD_SUBNET:-10.88.0.0/16}"
@@ -166,7 +167,9 @@ make_cgroup_root() {
         # hybrid hierarchy (…/unified): runc creates what it needs there
         [ "$m" = /sys/fs/cgroup ] || continue
         mkdir -p "$m$CGROUP_ROOT"
-        for f in $(cat "$m/cgroup.subtree_control"); do echo "+$f" > "$m$CGROUP_ROOT/cgroup.subtree_control" 2>/dev/null || true; done ;;
+        local controllers=()
+        read -ra controllers < "$m/cgroup.subtree_control" || true
+        for f in "${controllers[@]}"; do echo "+$f" > "$m$CGROUP_ROOT/cgroup.subtree_control" 2>/dev/null || true; done ;;
     esac
   done < /proc/self/mounts
 }
@@ -177,7 +180,7 @@ make_cgroup_root() {
 daemon() {
   local name="$1" logf="$2"; shift 2
   (
-    for fd in /proc/$BASHPID/fd/*; do
+    for fd in /proc/"$BASHPID"/fd/*; do
       fd=${fd##*/}; [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
     done
     exec setsid "$@" >>"$logf" 2>&1 < /dev/null
@@ -219,13 +222,13 @@ find_bins() {
   if [ -z "${K8S_BIN_DIR:-}" ]; then
     K8S_BIN_DIR=$(bash "$HERE/build-binaries.sh" kubelet kubectl | tail -n1)
   fi
-  [ -x "$K8S_BIN_DIR/kubelet" ] && [ -x "$K8S_BIN_DIR/kubectl" ] || die "kubelet/kubectl missing in $K8S_BIN_DIR"
+  if [ ! -x "$K8S_BIN_DIR/kubelet" ] || [ ! -x "$K8S_BIN_DIR/kubectl" ]; then die "kubelet/kubectl missing in $K8S_BIN_DIR"; fi
 }
 
 # ---------------------------------------------------------------------------
 start() {
   local KC="${1:-}" URL="${2:-}"
-  [ -n "$KC" ] && [ -n "$URL" ] || die "usage: $0 start DIR KUBECONFIG APISERVER_URL"
+  if [ -z "$KC" ] || [ -z "$URL" ]; then die "usage: $0 start DIR KUBECONFIG APISERVER_URL"; fi
   [ -f "$KC" ] || die "no kubeconfig at $KC"
   for t in containerd containerd-shim-runc-v2 runc ctr ip iptables mount sysctl; do
     command -v "$t" >/dev/null || die "$t is missing: run node-prereqs.sh"
@@ -271,7 +274,7 @@ start() {
     findmnt -rn -o PROPAGATION | sort | uniq -c > "$HOST_STATE/all_propagation"
     : > "$HOST_STATE/existed"
     for d in /run/containerd /var/run/netns /var/lib/cni /var/log/containers /var/log/pods; do
-      [ -e "$d" ] && echo "$d" >> "$HOST_STATE/existed" || true
+      if [ -e "$d" ]; then echo "$d" >> "$HOST_STATE/existed"; fi
     done
     touch "$HOST_STATE/recorded"
   fi
@@ -493,7 +496,7 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
-ip2int() { local IFS=.; set -- $1; echo $(( ($1 << 24) + ($2 << 16) + ($3 << 8) + $4 )); }
+ip2int() { local a b c d; IFS=. read -r a b c d <<< "$1"; echo $(( (a << 24) + (b << 16) + (c << 8) + d )); }
 in_pod_subnet() {  # IP
   local mask=$(( (0xffffffff << (32 - plen)) & 0xffffffff ))
   [ $(( $(ip2int "$1") & mask )) -eq $(( $(ip2int "$prefix") & mask )) ]
@@ -625,15 +628,22 @@ stop() {
   for cg in $(cg_tops); do
     [ -d "$cg" ] || continue
     pids=$(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
-    [ -z "$pids" ] || { log "killing leftover pod processes: $(echo $pids)"; kill -9 $pids 2>/dev/null || true; }
+    if [ -n "$pids" ]; then
+      local pid_list
+      mapfile -t pid_list <<< "$pids"
+      log "killing leftover pod processes: ${pid_list[*]}"
+      kill -9 "${pid_list[@]}" 2>/dev/null || true
+    fi
   done
   # 5. containerd, then its shims
   stop_pid containerd 15
   local shims
   shims=$(our_shims)
   if [ -n "$shims" ]; then
-    log "killing leftover shims: $(echo $shims)"
-    kill -9 $shims 2>/dev/null || true
+    local shim_list
+    mapfile -t shim_list <<< "$shims"
+    log "killing leftover shims: ${shim_list[*]}"
+    kill -9 "${shim_list[@]}" 2>/dev/null || true
     # they are reparented to PID 1: wait until it has reaped them
     local s
     for s in $shims; do
@@ -657,7 +667,7 @@ stop() {
   # 8. the API objects: pods still bound to the node (kubelet was dead) and the Node
   if [ "$api" = 1 ] && [ "$KEEP_NODE" != 1 ]; then
     kubectl_ delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --force --grace-period=0 --wait=false >/dev/null 2>&1 || true
-    kubectl_ delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 && log "deleted Node $NODE_NAME and its pods" || true
+    if kubectl_ delete node "$NODE_NAME" --wait=false >/dev/null 2>&1; then log "deleted Node $NODE_NAME and its pods"; fi
   fi
   # From here on what other nodes may share: under the machine-wide lock, and
   # the shared parts only when no other node runs.
@@ -665,7 +675,7 @@ stop() {
   rm -f "$NODES_DIR/nodes/$NODE_KEY"
   local others alone=1
   others=$(other_nodes)
-  if [ -n "$others" ]; then alone=0; log "other nodes still running on this machine: $(echo $others)"; fi
+  if [ -n "$others" ]; then alone=0; log "other nodes still running on this machine: ${others//$'\n'/ }"; fi
   clean_iptables "$alone"
   # libcni's cached results (/var/lib/cni/results/<net>-<sandbox>-eth0 and
   # cni-loopback-<sandbox>-lo) of our sandboxes: left when no CNI DEL ran.
@@ -697,7 +707,7 @@ stop() {
       grep -qxF "$d" "$HOST_STATE/existed" && continue
       case "$d" in /run/containerd*) grep -qxF /run/containerd "$HOST_STATE/existed" && continue ;; esac
       case "$d" in /var/lib/cni/*) grep -qxF /var/lib/cni "$HOST_STATE/existed" && continue ;; esac
-      if [ "$d" = /var/run/netns ] && mountpoint -q "$d"; then [ -z "$(ls -A "$d")" ] && umount "$d" 2>/dev/null || true; fi
+      if [ "$d" = /var/run/netns ] && mountpoint -q "$d"; then if [ -z "$(ls -A "$d")" ]; then umount "$d" 2>/dev/null || true; fi; fi
       find "$d" -depth -type d -empty -delete 2>/dev/null || true
       [ -e "$d" ] && log "kept $d (not empty)"
     done

@@ -14,7 +14,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bastion } from '@interlink-k8s/tunnel';
-import { bastionLabels, derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
+import { bastionLabels, derivePodKey } from '@interlink-k8s/contract';
 import { eventually } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import { memoryOf } from '../harness/process.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { IMAGE_NODE_FLAGS } from '@interlink-k8s/tunnel/image-runtime';
+import { IMAGE_NODE_FLAGS } from '@interlink-k8s/tunnel';
 import { runScript, testKubeconfigPath } from '../harness/index.js';
 import { freePorts } from '../harness/ports.js';
 import {

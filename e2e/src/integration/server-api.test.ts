@@ -520,7 +520,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
     expect(pick(remote)).toEqual(pick(pod));
   });
 
-  it('1. envFrom: a ConfigMap InterLink sent points at its copy (prefix kept); one it did not send is kept by name', () => {
+  it('envFrom: a ConfigMap InterLink sent points at its copy (prefix kept); one it did not send is kept by name', () => {
     expect(container(remote, 'main').envFrom).toEqual([
       { prefix: 'CFG_', configMapRef: { name: copyName(configMaps, 'env-settings') } },
       { secretRef: { name: 'extra-env', optional: true } },
@@ -529,7 +529,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
   });
 
   // --- 2. dropped and rewritten ---------------------------------------------------------
-  it('2. drops nodeName, priority class and the local metadata (uid, resourceVersion, owners)', () => {
+  it('drops nodeName, priority class and the local metadata (uid, resourceVersion, owners)', () => {
     expect(remote.spec.nodeName).toBeUndefined();
     expect(remote.spec.priorityClassName).toBeUndefined();
     expect(remote.spec.serviceAccount).toBe('builder'); // the API server mirrors serviceAccountName into the alias
@@ -537,12 +537,12 @@ describe('POST /create of a pod using nearly every field, read back from the rem
     expect(remote.metadata.ownerReferences).toBeUndefined();
   });
 
-  it('2. node selector: virtual-node entries gone, offloading.node_selector merged under the pod’s own keys', () => {
+  it('node selector: virtual-node entries gone, offloading.node_selector merged under the pod’s own keys', () => {
     expect(remote.spec.nodeSelector).toEqual({ pool: 'batch', zone: 'pod-zone' });
     expect(remote.spec.affinity).toBeUndefined();
   });
 
-  it('2. tolerations: virtual-node ones gone, the pod’s own kept, offloading.node_tolerations appended', () => {
+  it('tolerations: virtual-node ones gone, the pod’s own kept, offloading.node_tolerations appended', () => {
     // DefaultTolerationSeconds admission adds node.kubernetes.io/{not-ready,unreachable}.
     const ours = (remote.spec.tolerations ?? []).filter((t) => !(t.key ?? '').startsWith('node.kubernetes.io/'));
     expect(ours).toEqual([
@@ -551,13 +551,13 @@ describe('POST /create of a pod using nearly every field, read back from the rem
     ]);
   });
 
-  it('2. serviceAccountName kept when the remote namespace has it; no remote token added (automount false)', () => {
+  it('serviceAccountName kept when the remote namespace has it; no remote token added (automount false)', () => {
     expect(remote.spec.serviceAccountName).toBe('builder');
     expect(remote.spec.automountServiceAccountToken).toBe(false);
     expect((remote.spec.volumes ?? []).map((v) => v.name)).toEqual(['shared', 'creds', 'scratch', 'kube-api-access-q7x2z']);
   });
 
-  it('2. the kube-api-access projected volume becomes a Secret copy at the same path with token, ca.crt, namespace', () => {
+  it('the kube-api-access projected volume becomes a Secret copy at the same path with token, ca.crt, namespace', () => {
     const token = volume(remote, 'kube-api-access-q7x2z');
     expect(token.projected).toBeUndefined();
     const secretName = copyName(secrets, 'kube-api-access-q7x2z');
@@ -583,7 +583,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
   });
 
   // --- 3. data ------------------------------------------------------------------------------
-  it('3. a ConfigMap mounted by two containers is copied ONCE, and both containers’ mounts and env use that copy', () => {
+  it('a ConfigMap mounted by two containers is copied ONCE, and both containers’ mounts and env use that copy', () => {
     const sources = configMaps.map((c) => c.metadata.annotations?.['interlink.io/source.name']);
     expect(sources.sort()).toEqual(['env-settings', 'shared']);
     const sharedCopy = copyName(configMaps, 'shared');
@@ -597,7 +597,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
     }
   });
 
-  it('3. ConfigMap binaryData and Secret data are byte-for-byte equal; labels of the source kept', () => {
+  it('ConfigMap binaryData and Secret data are byte-for-byte equal; labels of the source kept', () => {
     const sharedCopy = copyOf(configMaps, 'shared');
     expect(sharedCopy.data).toEqual(shared.data);
     expect(sharedCopy.binaryData).toEqual(shared.binaryData);
@@ -608,7 +608,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
     expect(credsCopy.type).toBe('Opaque');
   });
 
-  it('3. the Secret volume and secretKeyRef point at the Secret copy', () => {
+  it('the Secret volume and secretKeyRef point at the Secret copy', () => {
     const credsCopy = copyName(secrets, 'creds');
     expect(volume(remote, 'creds').secret).toEqual({ secretName: credsCopy, defaultMode: 256 });
     expect(container(remote, 'main').env).toContainEqual({
@@ -617,7 +617,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
     });
   });
 
-  it('3. every copy (2 ConfigMaps, 2 Secrets) has an ownerReference to the remote pod', () => {
+  it('every copy (2 ConfigMaps, 2 Secrets) has an ownerReference to the remote pod', () => {
     expect(configMaps).toHaveLength(2);
     expect(secrets).toHaveLength(2);
     for (const copy of [...configMaps, ...secrets]) {
@@ -628,7 +628,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
   });
 
   // --- 4. labels and annotations --------------------------------------------------------
-  it('4. labels: the pod’s own plus interlink.io/source.pod_uid and app.kubernetes.io/managed-by; source annotations', () => {
+  it('labels: the pod’s own plus interlink.io/source.pod_uid and app.kubernetes.io/managed-by; source annotations', () => {
     expect(remote.metadata.labels).toEqual({
       app: 'rich',
       tier: 'backend',
@@ -645,7 +645,7 @@ describe('POST /create of a pod using nearly every field, read back from the rem
   });
 });
 
-describe('2. service account fallback', () => {
+describe('service account fallback', () => {
   it('uses `default` when the remote namespace lacks the pod’s service account', async () => {
     const local = freshNamespace('sa');
     const { uid, body } = simplePod(local, { spec: { serviceAccountName: 'ghost' } });
@@ -658,7 +658,7 @@ describe('2. service account fallback', () => {
 // 4. names
 // =====================================================================================
 
-describe('4. names the remote cluster accepts', () => {
+describe('names the remote cluster accepts', () => {
   it('two 63-character local namespaces sharing their first 60 characters get distinct, valid remote namespaces', async () => {
     const head = `long-${randomBytes(3).toString('hex')}-`.padEnd(60, 'n');
     const locals = [`${head}aaa`, `${head}bbb`];
@@ -704,7 +704,7 @@ describe('4. names the remote cluster accepts', () => {
 // 5. PVCs
 // =====================================================================================
 
-describe('5. PersistentVolumeClaims', () => {
+describe('PersistentVolumeClaims', () => {
   const pvcVolume = { name: 'data', persistentVolumeClaim: { claimName: 'results' } };
   const mounted = (pod: PodJson): void => {
     (pod.spec.containers[0]?.volumeMounts as Body[]).push({ name: 'data', mountPath: '/data' });
@@ -748,7 +748,7 @@ describe('5. PersistentVolumeClaims', () => {
 // 6. idempotency and failures
 // =====================================================================================
 
-describe('6. idempotency', () => {
+describe('idempotency', () => {
   it.each([
     ['one after the other', false],
     ['concurrently', true],
@@ -765,7 +765,7 @@ describe('6. idempotency', () => {
   });
 });
 
-describe('6. a create the remote cluster refuses', () => {
+describe('a create the remote cluster refuses', () => {
   const cases: [string, (local: string) => { uid: string; body: Body }, RegExp][] = [
     [
       'the pod (a container name the API server rejects, which the translator lets through)',
@@ -816,7 +816,7 @@ describe('6. a create the remote cluster refuses', () => {
 // 7. bad input
 // =====================================================================================
 
-describe('7. bad input is a 400 naming the field', () => {
+describe('bad input is a 400 naming the field', () => {
   const { pod: goodPod } = simplePod('bad-input');
   const noUid = { ...goodPod, metadata: { name: 'job', namespace: 'bad-input' } };
   const cases: [string, string, string, { body?: unknown; raw?: string }, string, string][] = [
@@ -858,7 +858,7 @@ function sendRaw(method: string, path: string, raw: string): Promise<PluginAnswe
 // 8. status
 // =====================================================================================
 
-describe('8. GET /status with a JSON body, as InterLink sends it', () => {
+describe('GET /status with a JSON body, as InterLink sends it', () => {
   const init: ContainerJson[] = [
     { name: 'setup', image: 'busybox:1.36', command: ['true'] },
     { name: 'proxy', image: 'busybox:1.36', restartPolicy: 'Always', command: ['sleep', '600'] },
@@ -1024,7 +1024,7 @@ describe('8. GET /status with a JSON body, as InterLink sends it', () => {
 // 9. delete
 // =====================================================================================
 
-describe('9. delete', () => {
+describe('delete', () => {
   it.each(['POST', 'DELETE'])('%s /delete → 200; nothing labelled with the uid left; its namespace goes', async (method) => {
     const local = freshNamespace('del');
     const { pod, uid, body } = simplePod(local);
@@ -1065,7 +1065,7 @@ describe('9. delete', () => {
 // 9. delete with the local pod's grace period, on the real node
 // =====================================================================================
 
-describe('9. delete with the local deletion grace period (a pod running on the real node)', () => {
+describe('delete with the local deletion grace period (a pod running on the real node)', () => {
   // This file's plugin selects nodes the remote cluster does not have; this
   // one lets the remote kube-scheduler bind the pod to the real node.
   let onNode: InProcessPlugin;
@@ -1123,7 +1123,7 @@ describe('9. delete with the local deletion grace period (a pod running on the r
 // 7. exactly 200 on every success
 // =====================================================================================
 
-describe('7. every success is exactly 200', () => {
+describe('every success is exactly 200', () => {
   it('create, status, ping, logs, delete, healthz, readyz', async () => {
     const local = freshNamespace('two-hundred');
     const { pod, body } = simplePod(local);
@@ -1150,7 +1150,7 @@ describe('7. every success is exactly 200', () => {
 // 10. remote unreachable
 // =====================================================================================
 
-describe('10. remote API server unreachable', () => {
+describe('remote API server unreachable', () => {
   let down: InProcessPlugin;
   beforeAll(async () => {
     const [closed] = await freePorts(1);
@@ -1198,7 +1198,7 @@ describe('10. remote API server unreachable', () => {
 // 11. logs
 // =====================================================================================
 
-describe('11. GET /getLogs', () => {
+describe('GET /getLogs', () => {
   const logRequest = (local: string, uid: string, containerName: string) => ({
     Namespace: local,
     PodUID: uid,
@@ -1233,7 +1233,7 @@ describe('11. GET /getLogs', () => {
   });
 });
 
-describe('11. logs from a kubelet, through the remote API server', () => {
+describe('logs from a kubelet, through the remote API server', () => {
   // No kubelet runs here, so one stands in: an HTTPS server registered as a
   // Node's kubelet endpoint. The pod is bound to that Node, and the real
   // kube-apiserver proxies `pods/log` to it (without verifying its serving

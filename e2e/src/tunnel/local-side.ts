@@ -19,7 +19,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '@interlink-k8s/tunnel/image-runtime';
+import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '@interlink-k8s/tunnel';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Helm, Kubectl, helmBinary, kubectlBinary } from '../charts/chart-tools.js';
 import { eventually, rawKube, startControlPlane, type ControlPlane, type RawKube } from '../harness/index.js';

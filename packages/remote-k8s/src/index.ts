@@ -1,11 +1,12 @@
 // The interface the server consumes
-export type { OffloadProvider, PodRef, ProviderEvents, ReadinessCheck, SweptKind } from './provider.js';
+export type { OffloadProvider, PodRef, ProviderEvents, ReadinessCheck, SweptKind } from './offload-provider.js';
 
 // Pure translation: local pod and its data → remote objects; remote pod → status answer
 export {
   BASTION_CONTAINER_NAME,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  NAMESPACE_CREATED_BY_ANNOTATION,
   NOT_STARTED_REASON,
   OFFLOADING_LABEL,
   OFFLOADING_LABEL_VALUE,
@@ -48,7 +49,7 @@ export type {
 } from './translate/index.js';
 
 // The Kubernetes back end: reconciler, watch cache, capacity (the OffloadProvider the server runs)
-export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELECTOR } from './reconcile/index.js';
+export { KubernetesProvider, OFFLOADED_POD_SELECTOR } from './reconcile/index.js';
 export type {
   ClientOverrides,
   KubeconfigSource,
@@ -81,4 +82,4 @@ export type {
 } from './reconcile/index.js';
 
 // Kubernetes resource quantities
-export { formatQuantity, parseQuantity } from './reconcile/index.js';
+export { formatQuantity, parseQuantity } from './shared/quantity.js';

@@ -5,15 +5,16 @@ import {
   StatusRequestSchema,
 } from '@interlink-k8s/protocol';
 import type { OffloadProvider, ReadinessCheck } from '@interlink-k8s/remote-k8s';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
-import { messageOf } from './errors-like.js';
+import { messageOf } from './cross-realm-errors.js';
 import { buildApiDocument, type ReadinessSchema } from './http/api-doc.js';
 import { jsonBody } from './http/body.js';
 import { contextOf, requestContext } from './http/context.js';
 import { DOCS_PAGE_CSP, renderDocsPage } from './http/docs-page.js';
 import { errorHandler, notFound } from './http/errors.js';
 import { streamLogs } from './http/logs.js';
+import { ROUTES, ROUTE_PATHS, type RoutePath } from './http/routes.js';
 import { parseInput } from './http/validate.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -76,60 +77,79 @@ export function createApp(options: AppOptions): Express {
     requestContext({
       logger,
       metrics,
-      routes: ['/create', '/delete', '/status', '/getLogs', '/healthz', '/readyz', '/metrics', '/openapi.json', docsPath],
-      quietRoutes: ['/status', '/healthz', '/readyz', '/metrics'],
+      routes: [...ROUTE_PATHS, docsPath],
+      quietRoutes: ROUTE_PATHS.filter((path) => ROUTES[path].quiet),
     }),
   );
 
-  // --- InterLink's API ------------------------------------------------------
-  app.post('/create', body, async (req: Request, res: Response) => {
-    const data = parseInput(CreateRequestSchema, req.body);
-    res.status(200).json(await provider.create(data));
-  });
+  // The handlers of every route of the table (null: not served), each answering all of its route's methods.
+  const handlers: Record<RoutePath, readonly RequestHandler[] | null> = {
+    // --- InterLink's API ----------------------------------------------------
+    '/create': [
+      ...body,
+      async (req: Request, res: Response) => {
+        const data = parseInput(CreateRequestSchema, req.body);
+        res.status(200).json(await provider.create(data));
+      },
+    ],
+    '/delete': [
+      ...body,
+      async (req: Request, res: Response) => {
+        const pod = parseInput(DeleteRequestSchema, req.body);
+        await provider.delete(pod);
+        res.status(200).end();
+      },
+    ],
+    '/status': [
+      ...body,
+      async (req: Request, res: Response) => {
+        // No body, `null` and `[]` are all InterLink's ping.
+        const pods = parseInput(StatusRequestSchema, req.body);
+        if (pods.length === 0) res.status(200).json(await provider.ping());
+        else res.status(200).json(await provider.status(pods));
+      },
+    ],
+    '/getLogs': [
+      ...body,
+      async (req: Request, res: Response) => {
+        const request = parseInput(LogStructSchema, req.body);
+        await streamLogs(provider, request, res, { shutdown, headerDeadlineMs, log: contextOf(req).log });
+      },
+    ],
 
-  const remove = async (req: Request, res: Response) => {
-    const pod = parseInput(DeleteRequestSchema, req.body);
-    await provider.delete(pod);
-    res.status(200).end();
+    // --- operations -----------------------------------------------------------
+    '/healthz': [
+      (_req, res) => {
+        res.status(200).json({ status: 'ok' });
+      },
+    ],
+    '/readyz': [
+      async (_req, res) => {
+        const checks = await readinessChecks(provider, shutdown, readinessTimeoutMs);
+        const ready = checks.every((c) => c.ok);
+        const answer: Readiness = { status: ready ? 'ready' : 'not ready', checks };
+        res.status(ready ? 200 : 503).json(answer);
+      },
+    ],
+    '/metrics': metricsEnabled
+      ? [
+          async (_req, res) => {
+            const text = await metrics.registry.metrics();
+            res.status(200).type(metrics.registry.contentType).send(text);
+          },
+        ]
+      : null,
+    '/openapi.json': [
+      (_req, res) => {
+        res.status(200).json(apiDocument);
+      },
+    ],
   };
-  app.route('/delete').post(body, remove).delete(body, remove);
-
-  const status = async (req: Request, res: Response) => {
-    // No body, `null` and `[]` are all InterLink's ping.
-    const pods = parseInput(StatusRequestSchema, req.body);
-    if (pods.length === 0) res.status(200).json(await provider.ping());
-    else res.status(200).json(await provider.status(pods));
-  };
-  app.route('/status').get(body, status).post(body, status);
-
-  const logs = async (req: Request, res: Response) => {
-    const request = parseInput(LogStructSchema, req.body);
-    await streamLogs(provider, request, res, { shutdown, headerDeadlineMs, log: contextOf(req).log });
-  };
-  app.route('/getLogs').get(body, logs).post(body, logs);
-
-  // --- operations -------------------------------------------------------------
-  app.get('/healthz', (_req, res) => {
-    res.status(200).json({ status: 'ok' });
-  });
-
-  app.get('/readyz', async (_req, res) => {
-    const checks = await readinessChecks(provider, shutdown, readinessTimeoutMs);
-    const ready = checks.every((c) => c.ok);
-    const answer: Readiness = { status: ready ? 'ready' : 'not ready', checks };
-    res.status(ready ? 200 : 503).json(answer);
-  });
-
-  if (metricsEnabled) {
-    app.get('/metrics', async (_req, res) => {
-      const text = await metrics.registry.metrics();
-      res.status(200).type(metrics.registry.contentType).send(text);
-    });
+  for (const path of ROUTE_PATHS) {
+    const chain = handlers[path];
+    if (chain === null) continue;
+    for (const method of ROUTES[path].methods) app[method](path, ...chain);
   }
-
-  app.get('/openapi.json', (_req, res) => {
-    res.status(200).json(apiDocument);
-  });
 
   app.get(docsPath, (_req, res) => {
     res.status(200).set('Content-Security-Policy', DOCS_PAGE_CSP).type('html').send(docsPage);

@@ -9,11 +9,9 @@ export { describeAddress, listen, shutdownOnSignals } from './listen.js';
 export type { Listener, ListenOptions, ShutdownOnSignalsOptions, SignalSource } from './listen.js';
 
 // Configuration
-export { ConfigError, describeSource, loadConfig } from './config/load.js';
+export { describeSource, loadConfig } from './config/load.js';
 export type {
   ConfigSource,
-  Environment,
-  FileReader,
   ListenAddress,
   MeshSettings,
   ServerConfig,

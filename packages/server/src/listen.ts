@@ -4,7 +4,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { ListenAddress } from './config/load.js';
-import { codeOf, messageOf } from './errors-like.js';
+import { codeOf, messageOf } from './cross-realm-errors.js';
 import type { Logger } from './logger.js';
 
 /** A listening HTTP server. */

@@ -8,8 +8,10 @@
  * for any other failure.
  */
 import { readFileSync } from 'node:fs';
+import { InputError } from '@interlink-k8s/protocol';
 import { KubernetesProvider } from '@interlink-k8s/remote-k8s';
-import { ConfigError, loadConfig, type FileReader } from './config/load.js';
+import { ConfigError, type FileReader } from '@interlink-k8s/contract';
+import { loadConfig } from './config/load.js';
 import { providerEvents } from './events.js';
 import { describeAddress, shutdownOnSignals } from './listen.js';
 import { createLogger } from './logger.js';
@@ -47,7 +49,7 @@ async function main(): Promise<number | undefined> {
     provider = KubernetesProvider.fromConfig(config.provider, providerEvents(logger, metrics));
   } catch (error) {
     // A kubeconfig that cannot be loaded is a configuration error too.
-    if (error instanceof Error && error.name === 'InputError') {
+    if (error instanceof InputError) {
       process.stderr.write(`interlink-k8s: ${error.message}\n`);
       logger.fatal({ err: error }, 'cannot build the Kubernetes provider');
       return 2;

@@ -18,7 +18,7 @@ export { PortAllocator } from './gateway/ports.js';
 export type { PortRange } from './gateway/ports.js';
 
 // Bastion: the SSH client that asks for the forwards and reconnects
-export { BASTION_DEFAULTS, Bastion, TargetUnreachableError } from './bastion/bastion.js';
+export { BASTION_DEFAULTS, Bastion, DEFAULT_BACKOFF, TargetUnreachableError } from './bastion/bastion.js';
 export type {
   BastionConfig,
   BastionEvents,
@@ -29,26 +29,21 @@ export type {
   ForwardReadyEvent,
   ForwardSpec,
 } from './bastion/bastion.js';
-export { DEFAULT_BACKOFF, backoffDelay } from './bastion/backoff.js';
-export type { BackoffPolicy } from './bastion/backoff.js';
 
-// Keys and labels
+// SSH keys (pod keys, SSH user names and ciphers are in @interlink-k8s/contract)
 export { decodeInlineKey, fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, parsePublicKeys, publicKeyLine } from './keys.js';
 export type { AuthorizedKey } from './keys.js';
-export { formatLabels, parseLabels } from './labels.js';
-export { IGNORED_PORTS_LABEL, MIN_POD_KEY_SECRET_BYTES, bastionLabels, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
-export type { PodIdentity, PodKey } from './pod-keys.js';
-export { SUPPORTED_CIPHERS } from './ciphers.js';
-export type { SupportedCipher } from './ciphers.js';
-export type { Labels } from './labels.js';
 
 // Publishing Services in the local cluster
 export { PUBLISHER_DEFAULTS, ServicePublisher } from './publish/publisher.js';
 export type { LocalClusterApi, LocalPod, PublishedService, PublisherEvents, PublisherOptions, SkipReason } from './publish/publisher.js';
-export { KubeApiError, KubeRestClient } from './publish/kube-client.js';
+export { KubeRestClient } from './publish/kube-client.js';
 export type { KubeConnection } from './publish/kube-client.js';
 export { endpointSliceManifest, namePorts, serviceManifest, serviceNameFor } from './publish/manifests.js';
 export type { DeclaredPort, PublishedPort } from './publish/manifests.js';
+
+// How the tunnel image runs node (its ENTRYPOINT flags and runtime ENV)
+export { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from './bin/image-runtime.js';
 
 // Errors
 export {

@@ -3,8 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parsePrivateKey, parsePublicKey } from './keys.js';
-import { formatLabels, parseLabels } from './labels.js';
-import { bastionLabels, derivePodKey, generatePodKeySecret, podIdentityOf, podLabels, podUsername } from './pod-keys.js';
+import { bastionLabels, derivePodKey, formatLabels, generatePodKeySecret, parseLabels, podIdentityOf, podLabels, podUsername } from '@interlink-k8s/contract';
 import { tempDir } from './__tests__/helpers.js';
 
 const dir = tempDir();

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { Bastion, type ForwardReadyEvent } from './bastion/bastion.js';
-import { SUPPORTED_CIPHERS, type SupportedCipher } from './ciphers.js';
+import { SUPPORTED_CIPHERS, type SupportedCipher } from '@interlink-k8s/contract';
 import { ForwardRefusedError } from './errors.js';
 import { TunnelGateway, type GatewayConfig } from './gateway/gateway.js';
 import type { ForwardInfo, GatewayEvents } from './gateway/types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { computeCapacity, isAcceleratorResource, podRequests, tolerates } from './capacity.js';
-import { formatQuantity } from './quantity.js';
+import { formatQuantity } from '../shared/quantity.js';
 import type { RawNode, RawPod, RawResourceList } from './remote-api.js';
 
 function node(

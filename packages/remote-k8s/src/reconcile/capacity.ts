@@ -1,5 +1,5 @@
 import type { Accelerator, PingResponse } from '@interlink-k8s/protocol';
-import { formatQuantity, tryParseQuantity } from './quantity.js';
+import { formatQuantity, tryParseQuantity } from '../shared/quantity.js';
 import type { RawContainer, RawNode, RawPod, RawResourceList } from './remote-api.js';
 
 /** Which remote nodes count, and which pods the local scheduler already accounts for. */

@@ -1,4 +1,4 @@
-import type { TranslateOptions } from '../translate/plan.js';
+import type { TranslateOptions } from '../translate/types.js';
 import type { LocalClusterSource } from './local-pods.js';
 
 /** Where the remote cluster's kubeconfig comes from. */

@@ -6,59 +6,11 @@ import {
   RemoteUnavailableError,
   UnprocessableError,
 } from '@interlink-k8s/protocol';
+import { KubeApiError, type RemoteRequest, type StatusCause } from '@interlink-k8s/contract';
 
-/** What a remote request was doing, in RBAC terms (for messages). */
-export interface RemoteRequest {
-  /** The RBAC verb: `get`, `list`, `watch`, `create`, `patch`, `delete`. */
-  verb: string;
-  /** The resource, plural (`pods`, `configmaps`, `pods/log`, ...). */
-  resource: string;
-  namespace?: string | undefined;
-  name?: string | undefined;
-}
-
-/** One entry of a Kubernetes `Status.details.causes`. */
-export interface StatusCause {
-  type?: string;
-  message?: string;
-  field?: string;
-}
-
-/**
- * A failed call to the remote Kubernetes API, as the {@link RemoteApi}
- * reports it: the HTTP status and the API's `Status` reason when the server
- * answered, `status: undefined` when it did not (connection refused, reset,
- * timeout). Converted into the project's named errors by
- * {@link toPluginError} at the boundary of this package.
- */
-export class KubeApiError extends Error {
-  /** HTTP status of the answer; `undefined` when no answer came. */
-  readonly status: number | undefined;
-  /** `Status.reason` of the answer (`NotFound`, `AlreadyExists`, `Expired`, ...). */
-  readonly reason: string | undefined;
-  /** The request that failed. */
-  readonly request: RemoteRequest;
-  /** `Status.details.causes` of the answer. */
-  readonly causes: readonly StatusCause[];
-
-  constructor(
-    message: string,
-    init: {
-      status?: number | undefined;
-      reason?: string | undefined;
-      request: RemoteRequest;
-      causes?: readonly StatusCause[];
-      cause?: unknown;
-    },
-  ) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = 'KubeApiError';
-    this.status = init.status;
-    this.reason = init.reason;
-    this.request = init.request;
-    this.causes = init.causes ?? [];
-  }
-}
+// The error of a failed Kubernetes API call is shared with the tunnel's REST client (one class, in the contract).
+export { KubeApiError };
+export type { RemoteRequest, StatusCause };
 
 /** True when `err` is a remote answer with HTTP status `status`. */
 export function hasStatus(err: unknown, status: number): err is KubeApiError {

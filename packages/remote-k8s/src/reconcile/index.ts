@@ -1,6 +1,8 @@
 // The provider
-export { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, OFFLOADED_POD_SELECTOR } from './provider.js';
-export type { KubernetesProviderOptions, SweepResult } from './provider.js';
+export { KubernetesProvider } from './kubernetes-provider.js';
+export { OFFLOADED_POD_SELECTOR } from './context.js';
+export type { KubernetesProviderOptions } from './context.js';
+export type { SweepResult } from './sweep.js';
 export type { ClientOverrides, KubeconfigSource, KubernetesProviderConfig } from './config.js';
 
 // Read access to the local cluster (is an offloaded pod's local pod still there?)
@@ -34,10 +36,8 @@ export type {
 export { KubeApiError, toPluginError } from './errors.js';
 export type { RemoteRequest, StatusCause } from './errors.js';
 
-// Watch cache, capacity and quantities
+// Watch cache and capacity
 export { PodCache } from './pod-cache.js';
 export type { PodCacheOptions } from './pod-cache.js';
 export { computeCapacity, podRequests } from './capacity.js';
 export type { CapacityOptions } from './capacity.js';
-export { formatQuantity, parseQuantity, tryParseQuantity } from './quantity.js';
-export type { QuantityStyle } from './quantity.js';

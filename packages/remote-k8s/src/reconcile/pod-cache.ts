@@ -1,6 +1,7 @@
-import type { ProviderEvents } from '../provider.js';
+import type { ProviderEvents } from '../offload-provider.js';
 import { hasStatus, toPluginError } from './errors.js';
 import type { RawPod, RemoteApi, WatchEvent } from './remote-api.js';
+import { backoffDelay } from '@interlink-k8s/contract';
 import { sleep } from './sleep.js';
 
 /** Tunables of {@link PodCache}. */
@@ -195,8 +196,7 @@ export class PodCache {
         expiredInARow = 0;
         failures += 1;
         this.healthy = false;
-        const delayMs = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(failures - 1, 20));
-        const jittered = Math.round(delayMs * (0.5 + Math.random() / 2));
+        const jittered = backoffDelay({ ...backoff, jitter: 0.5 }, failures - 1);
         const converted = toPluginError(err, { verb: 'watch', resource: 'pods' });
         this.options.events?.remoteError?.('watch pods', converted);
         this.options.events?.notice?.('remote pod watch interrupted; restarting', {
@@ -217,7 +217,7 @@ export class PodCache {
     signal: AbortSignal,
   ): Promise<void> {
     this.options.events?.notice?.('remote pod watch expired; listing again', { message });
-    if (inARow > 1) await sleep(Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(inARow - 2, 20)), signal);
+    if (inARow > 1) await sleep(backoffDelay(backoff, inARow - 2), signal);
   }
 
   private replace(items: readonly RawPod[]): void {

@@ -1,4 +1,8 @@
 import type { Readable } from 'node:stream';
+import type { LogQuery } from '../translate/local-pod.js';
+
+// The log query is decided by the translation; the remote API carries it.
+export type { LogQuery };
 
 /**
  * The core/v1 resources the reconciler touches. All live under `/api/v1`;
@@ -134,18 +138,6 @@ export interface WatchOptions extends ListOptions {
 /** A running watch: `done` settles when the stream ends (resolves) or breaks (rejects). */
 export interface WatchHandle {
   done: Promise<void>;
-}
-
-/** Query parameters of a log request, named as the Kubernetes API names them. */
-export interface LogQuery {
-  container: string;
-  follow?: boolean;
-  previous?: boolean;
-  timestamps?: boolean;
-  tailLines?: number;
-  limitBytes?: number;
-  sinceSeconds?: number;
-  sinceTime?: string;
 }
 
 /** Options of a delete. */

@@ -12,7 +12,7 @@ import { InputError } from '@interlink-k8s/protocol';
 import type { ConfigMap, RetrievedPodData, Secret } from '@interlink-k8s/protocol';
 import { mergeMetadataMap, podObjectLabels, sourceAnnotations } from './labels.js';
 import { remoteConfigMapName, remoteProjectedSecretName, remoteSecretName, secretKeyForPath } from './names.js';
-import type { Manifest } from './plan.js';
+import type { Manifest } from './types.js';
 
 /** Where the copies go and whom they belong to. */
 export interface DataTarget {

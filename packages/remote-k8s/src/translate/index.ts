@@ -1,13 +1,13 @@
 // The whole translation of one create request
-export { planRemoteObjects } from './planner.js';
-export type { BastionKeySource, Manifest, RemotePlan, TranslateOptions, TunnelOptions } from './plan.js';
+export { namespaceToCreate, planRemoteObjects } from './planner.js';
+export type { BastionKeySource, Manifest, RemotePlan, TranslateOptions, TunnelOptions } from './types.js';
 
 // Remote pod and data objects
-export { translatePod, targetsVirtualNode, VIRTUAL_NODE_PREFIX } from './pod.js';
+export { FALLBACK_SERVICE_ACCOUNT, serviceAccountToCheck, translatePod, targetsVirtualNode, VIRTUAL_NODE_PREFIX } from './pod.js';
 export type { PodTarget } from './pod.js';
 export { copyDataObjects, rewriteEnvReferences, rewriteVolumes } from './data.js';
 export type { DataCopies, DataTarget, ProjectedCopy } from './data.js';
-export { planClaims } from './pvc.js';
+export { claimNamesOf, planClaims } from './pvc.js';
 export type { ClaimTarget } from './pvc.js';
 
 // The TCP tunnel's bastion sidecar and its Secret
@@ -42,6 +42,7 @@ export {
 export {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  NAMESPACE_CREATED_BY_ANNOTATION,
   OFFLOADING_LABEL,
   OFFLOADING_LABEL_VALUE,
   PVC_RETENTION_POLICY_ANNOTATION,
@@ -76,3 +77,7 @@ export type {
   StatusOptions,
   TimeValue,
 } from './status.js';
+
+// What the plugin reads off a local pod: log query, deletion grace period, InterLink's acknowledgement
+export { VK_JOB_ID_ANNOTATION, createAcknowledged, deletionGracePeriodOf, toLogQuery } from './local-pod.js';
+export type { LogQuery } from './local-pod.js';

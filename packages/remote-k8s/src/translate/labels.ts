@@ -1,20 +1,27 @@
+import {
+  MANAGED_BY_LABEL,
+  SOURCE_NAME_ANNOTATION,
+  SOURCE_NAMESPACE_ANNOTATION,
+  SOURCE_POD_UID_LABEL,
+  SOURCE_UID_ANNOTATION,
+} from '@interlink-k8s/contract';
+
+// The names the tunnel gateway reads too are defined once, in the contract; re-exported as part of the translation's vocabulary.
+export { MANAGED_BY_LABEL, SOURCE_NAME_ANNOTATION, SOURCE_NAMESPACE_ANNOTATION, SOURCE_POD_UID_LABEL, SOURCE_UID_ANNOTATION };
+
 /** Label on every object this plugin creates, kept from the reference plugin. */
 export const OFFLOADING_LABEL = 'interlink.io';
 /** Value of {@link OFFLOADING_LABEL}. */
 export const OFFLOADING_LABEL_VALUE = 'offloading';
-/** Label holding the local pod UID on every per-pod remote object; the reconciler selects on it. */
-export const SOURCE_POD_UID_LABEL = 'interlink.io/source.pod_uid';
-/** Standard "managed by" label. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 /** Value of {@link MANAGED_BY_LABEL}. */
 export const MANAGED_BY_VALUE = 'interlink-k8s';
 
-/** Annotation: UID of the local object a remote object stands for (the pod, or the copied ConfigMap/Secret). */
-export const SOURCE_UID_ANNOTATION = 'interlink.io/source.uid';
-/** Annotation: name of the local object a remote object stands for. */
-export const SOURCE_NAME_ANNOTATION = 'interlink.io/source.name';
-/** Annotation: namespace of the local object a remote object stands for. */
-export const SOURCE_NAMESPACE_ANNOTATION = 'interlink.io/source.namespace';
+/**
+ * Annotation on a remote namespace this plugin created (value: the field
+ * manager of the installation). Only such namespaces are ever deleted, and
+ * only when nothing managed is left in them.
+ */
+export const NAMESPACE_CREATED_BY_ANNOTATION = 'interlink.io/namespace-created-by';
 
 /** Pod annotation: comma-separated claim names whose volumes use a remote claim of the same name. */
 export const REMOTE_PVC_ANNOTATION = 'interlink.io/remote-pvc';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TranslateOptions } from './plan.js';
+import type { TranslateOptions } from './types.js';
 
 /** Longest valid DNS label (RFC 1123): namespaces, pod names, hostnames. */
 export const DNS_LABEL_MAX = 63;

@@ -1,9 +1,9 @@
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from '@jest/globals';
-import { derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
+import { derivePodKey } from '@interlink-k8s/contract';
 import { OPTIONS, TOKEN_MAP, TOKEN_VOLUME, UID, createRequest } from './__tests__/fixtures.js';
 import { isDnsLabel, isDnsSubdomain, remoteTunnelSecretName } from './names.js';
-import type { TunnelOptions } from './plan.js';
+import type { TunnelOptions } from './types.js';
 import { planRemoteObjects } from './planner.js';
 import { BASTION_CONTAINER_NAME, TUNNEL_SECRET_PRIVATE_KEY } from './tunnel.js';
 

@@ -2,9 +2,9 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import { InputError } from '@interlink-k8s/protocol';
 import type { RetrievedPodData } from '@interlink-k8s/protocol';
 import { copyDataObjects } from './data.js';
-import { SOURCE_NAMESPACE_ANNOTATION, isLabelValue, managedLabels } from './labels.js';
+import { NAMESPACE_CREATED_BY_ANNOTATION, SOURCE_NAMESPACE_ANNOTATION, isLabelValue, managedLabels } from './labels.js';
 import { remoteNamespaceName } from './names.js';
-import type { Manifest, RemotePlan, TranslateOptions } from './plan.js';
+import type { Manifest, RemotePlan, TranslateOptions } from './types.js';
 import { translatePod } from './pod.js';
 import { planClaims } from './pvc.js';
 import { planTunnel } from './tunnel.js';
@@ -70,5 +70,18 @@ export function planRemoteObjects(data: RetrievedPodData, opts: TranslateOptions
     persistentVolumeClaimNames: claimNames,
     pod,
     warnings,
+  };
+}
+
+/**
+ * The namespace manifest as the provider creates it when it is missing: the
+ * planned one, annotated with {@link NAMESPACE_CREATED_BY_ANNOTATION} and
+ * the installation's field manager (a namespace found already there is never
+ * annotated, so it is never deleted).
+ */
+export function namespaceToCreate(namespace: Manifest<V1Namespace>, fieldManager: string): Manifest<V1Namespace> {
+  return {
+    ...namespace,
+    metadata: { ...namespace.metadata, annotations: { ...namespace.metadata?.annotations, [NAMESPACE_CREATED_BY_ANNOTATION]: fieldManager } },
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { OPTIONS, UID, localPod } from './__tests__/fixtures.js';
 import type { DataCopies } from './data.js';
-import type { TranslateOptions } from './plan.js';
+import type { TranslateOptions } from './types.js';
 import { targetsVirtualNode, translatePod } from './pod.js';
 
 const NO_COPIES: DataCopies = {

@@ -13,7 +13,7 @@ import type { DataCopies } from './data.js';
 import { rewriteEnvReferences, rewriteVolumes } from './data.js';
 import { mergeMetadataMap, podObjectLabels, remotePvcClaims, sourceAnnotations } from './labels.js';
 import { DNS_LABEL_MAX, isDnsLabel, remoteObjectName } from './names.js';
-import type { Manifest, TranslateOptions } from './plan.js';
+import type { Manifest, TranslateOptions } from './types.js';
 
 /** Label and taint key prefix of the InterLink virtual node. */
 export const VIRTUAL_NODE_PREFIX = 'virtual-node.interlink/';
@@ -241,4 +241,17 @@ export function withoutVirtualNodeAffinity(affinity: Manifest<V1Affinity> | unde
 
   if (Object.keys(filtered).length === 0) delete out.nodeAffinity;
   return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** The service account a remote pod runs as when its own does not exist in the remote namespace. */
+export const FALLBACK_SERVICE_ACCOUNT = 'default';
+
+/**
+ * The service account the remote namespace must be checked for before the
+ * pod is applied: the pod's own, unless it is empty or already the
+ * {@link FALLBACK_SERVICE_ACCOUNT}.
+ */
+export function serviceAccountToCheck(pod: { spec?: { serviceAccountName?: string | undefined } | undefined }): string | undefined {
+  const account = pod.spec?.serviceAccountName;
+  return account === undefined || account === '' || account === FALLBACK_SERVICE_ACCOUNT ? undefined : account;
 }

@@ -1,8 +1,8 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { RetrievedPodData } from '@interlink-k8s/protocol';
-import { managedLabels, mergeMetadataMap, sourceAnnotations } from './labels.js';
+import { managedLabels, mergeMetadataMap, remotePvcClaims, sourceAnnotations } from './labels.js';
 import { remotePvcName } from './names.js';
-import type { Manifest } from './plan.js';
+import type { Manifest } from './types.js';
 
 /** Where remote claims go. */
 export interface ClaimTarget {
@@ -111,4 +111,22 @@ export function planClaims(
     });
   }
   return out;
+}
+
+/**
+ * The claim names of `volumes` that are opted in by `annotations` (the
+ * pod annotation `interlink.io/remote-pvc`), or all of them when
+ * `annotations` is undefined: the claims a delete may have to remove.
+ */
+export function claimNamesOf(annotations: Readonly<Record<string, string>> | null | undefined, volumes: unknown): string[] {
+  if (!Array.isArray(volumes)) return [];
+  const optedIn = annotations === undefined ? undefined : remotePvcClaims(annotations);
+  const names: string[] = [];
+  for (const volume of volumes as unknown[]) {
+    if (typeof volume !== 'object' || volume === null) continue;
+    const pvc = (volume as { persistentVolumeClaim?: { claimName?: unknown } }).persistentVolumeClaim;
+    const claim = pvc?.claimName;
+    if (typeof claim === 'string' && (optedIn === undefined || optedIn.has(claim))) names.push(claim);
+  }
+  return names;
 }

@@ -2,11 +2,11 @@ import { Buffer } from 'node:buffer';
 import { describe, expect, it } from '@jest/globals';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { InputError } from '@interlink-k8s/protocol';
-import { derivePodKey, podUsername } from '@interlink-k8s/tunnel/pod-keys';
+import { derivePodKey, podUsername } from '@interlink-k8s/contract';
 import { UID, localPod } from './__tests__/fixtures.js';
 import { TCP_TUNNEL_IGNORED_PORTS_ANNOTATION, podObjectLabels } from './labels.js';
 import { isDnsSubdomain, remoteTunnelSecretName } from './names.js';
-import type { Manifest, TunnelOptions } from './plan.js';
+import type { Manifest, TunnelOptions } from './types.js';
 import {
   BASTION_CONTAINER_NAME,
   TUNNEL_SECRET_HOST_KEY,

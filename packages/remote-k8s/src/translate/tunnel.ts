@@ -2,11 +2,11 @@ import { Buffer } from 'node:buffer';
 import type { V1Container, V1EnvVar, V1PodSpec, V1ResourceRequirements, V1Secret } from '@kubernetes/client-node';
 import { InputError } from '@interlink-k8s/protocol';
 import type { Pod } from '@interlink-k8s/protocol';
-import { bastionLabels, derivePodKey, type PodIdentity } from '@interlink-k8s/tunnel/pod-keys';
-import { tryParseQuantity } from '../reconcile/quantity.js';
+import { bastionLabels, derivePodKey, type PodIdentity } from '@interlink-k8s/contract';
+import { tryParseQuantity } from '../shared/quantity.js';
 import { TCP_TUNNEL_ANNOTATION, TCP_TUNNEL_IGNORED_PORTS_ANNOTATION, podObjectLabels, sourceAnnotations } from './labels.js';
 import { remoteTunnelSecretName } from './names.js';
-import type { Manifest, TunnelOptions } from './plan.js';
+import type { Manifest, TunnelOptions } from './types.js';
 
 /** Name of the bastion sidecar; a pod of its own with a container of this name cannot be tunnelled. */
 export const BASTION_CONTAINER_NAME = 'interlink-tunnel-bastion';
@@ -22,9 +22,9 @@ const BASTION_UID = 65532;
 /** Requests for the sidecar (and its limits when the pod's QoS class is Guaranteed, which it must keep). */
 const BASTION_CPU = '10m';
 const BASTION_MEMORY_REQUEST = '64Mi';
-// Measured (docs/benchmarks.md): ~80 MiB idle, of which ~50 MiB are the node
-// binary's pages; 200-230 MiB at its highest while carrying 8 parallel
-// streams at ~900 MiB/s, before garbage collection catches up.
+// Room for the bastion's peak while it carries parallel streams, before
+// garbage collection catches up; the measured idle and peak figures are in
+// docs/benchmarks.md (Tunnel, highest RSS of the bastion).
 const BASTION_MEMORY_LIMIT = '256Mi';
 
 /** A container port the tunnel cannot carry. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { messageOf } from '../errors-like.js';
-import { SUPPORTED_CIPHERS } from '@interlink-k8s/tunnel/ciphers';
+import { messageOf } from '../cross-realm-errors.js';
+import { SUPPORTED_CIPHERS } from '@interlink-k8s/contract';
 
 /** One configuration key: where it is read from, its default and how its text is parsed. */
 export interface ConfigKey<K extends string = string, T = unknown> {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig, type Environment, type ServerConfig } from './load.js';
+import { ConfigError, type Environment } from '@interlink-k8s/contract';
+import { loadConfig, type ServerConfig } from './load.js';
 import { configKeys, type ConfigKey } from './keys.js';
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import { derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
+import { derivePodKey } from '@interlink-k8s/contract';
 
 /** The version of packages/tunnel, read as a release script would. */
 const TUNNEL_VERSION = (JSON.parse(readFileSync(new URL('../../../tunnel/package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -1,4 +1,6 @@
+import { ConfigError, type Environment, type FileReader } from '@interlink-k8s/contract';
 import { formatIssues } from '../issues.js';
+import { isRoutePath } from '../http/routes.js';
 import type {
   BastionKeySource,
   ClientOverrides,
@@ -20,7 +22,7 @@ import {
   type ConfigValues,
   type LogLevel,
 } from './keys.js';
-import { messageOf } from '../errors-like.js';
+import { messageOf } from '../cross-realm-errors.js';
 import { tunnelVersion } from '../version.js';
 import { KeyMaterialError, parseHostPublicKeys, parsePodKeySecret, parsePrivateKeyText } from './tunnel-keys.js';
 
@@ -75,27 +77,6 @@ export interface ServerConfig {
   /** Things worth a warning at start-up (unknown keys, ignored settings); never fatal. */
   readonly warnings: readonly string[];
 }
-
-/** Reads a file's text; `undefined` when it does not exist (any other failure throws). */
-export type FileReader = (path: string) => string | undefined;
-
-/** The environment, as `process.env` is: names to values. */
-export type Environment = Readonly<Record<string, string | undefined>>;
-
-/** A configuration that cannot be used; the message names every bad key and its source. */
-export class ConfigError extends Error {
-  /** One line per problem. */
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    super(problems.length === 1 ? (problems[0] ?? '') : `invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
-
-/** Routes the app owns; the docs page may not take their place. */
-const RESERVED_PATHS = ['/create', '/delete', '/status', '/getlogs', '/healthz', '/readyz', '/metrics', '/openapi.json'];
 
 /** Says where a value came from, for error messages. */
 export function describeSource(source: ConfigSource): string {
@@ -166,7 +147,8 @@ export function loadConfig(env: Environment, readFile: FileReader): ServerConfig
   }
 
   const docsPath = get('app.api_docs_path');
-  if (RESERVED_PATHS.includes(docsPath.toLowerCase().replace(/\/+$/, ''))) {
+  // The app's own routes; the docs page may not take their place.
+  if (isRoutePath(docsPath)) {
     problems.push(`${where('app.api_docs_path')}: ${docsPath} is an API route; choose another path`);
   }
   if (problems.length > 0) throw new ConfigError(problems);

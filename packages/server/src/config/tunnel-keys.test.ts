@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { derivePodKey } from '@interlink-k8s/tunnel/pod-keys';
+import { derivePodKey } from '@interlink-k8s/contract';
 import { KeyMaterialError, parseHostPublicKeys, parsePodKeySecret, parsePrivateKeyText } from './tunnel-keys.js';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');

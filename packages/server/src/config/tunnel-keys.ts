@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { createPrivateKey } from 'node:crypto';
-import { MIN_POD_KEY_SECRET_BYTES } from '@interlink-k8s/tunnel/pod-keys';
+import { MIN_POD_KEY_SECRET_BYTES } from '@interlink-k8s/contract';
 
 // Checks of the tunnel's key material at start-up, so that a bad key stops
 // the plugin instead of every bastion. No SSH library: the plugin only

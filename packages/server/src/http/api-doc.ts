@@ -1,5 +1,6 @@
 import { buildOpenApiDocument } from '@interlink-k8s/protocol';
 import { z } from 'zod';
+import { ROUTE_PATHS, isOperationsPath, type OperationsPath } from './routes.js';
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -7,7 +8,7 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const json = (schema: Record<string, unknown>) => ({ 'application/json': { schema } });
 
 /** The operational endpoints the plugin serves besides InterLink's API. */
-const operationalPaths = {
+const operationalPaths: Record<OperationsPath, Record<string, unknown>> = {
   '/healthz': {
     get: {
       operationId: 'healthz',
@@ -61,12 +62,16 @@ export function buildApiDocument(version: string): Record<string, unknown> {
     description:
       'The InterLink plugin API served by interlink-k8s, which offloads pods to a remote Kubernetes cluster. Every non-200 answer carries an ErrorBody.',
   });
-  const paths = isRecord(base.paths) ? base.paths : {};
+  const interlinkPaths = isRecord(base.paths) ? base.paths : {};
+  // In the order of the route table; InterLink's operations as the protocol package documents them.
+  const paths = Object.fromEntries(
+    ROUTE_PATHS.map((path) => [path, isOperationsPath(path) ? operationalPaths[path] : interlinkPaths[path]]),
+  );
   const components = isRecord(base.components) ? base.components : {};
   const schemas = isRecord(components.schemas) ? components.schemas : {};
   return {
     ...base,
-    paths: { ...paths, ...operationalPaths },
+    paths,
     components: {
       ...components,
       schemas: {

@@ -2,7 +2,7 @@ import { InputError } from '@interlink-k8s/protocol';
 import express, { type RequestHandler } from 'express';
 import { contextOf } from './context.js';
 import { redactSecrets } from './redact.js';
-import { messageOf } from '../errors-like.js';
+import { messageOf } from '../cross-realm-errors.js';
 
 /** Options of {@link jsonBody}. */
 export interface JsonBodyOptions {

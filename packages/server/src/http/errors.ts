@@ -3,7 +3,7 @@ import { NotFoundError } from '@interlink-k8s/protocol';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import { contextOf } from './context.js';
-import { isErrorLike } from '../errors-like.js';
+import { isErrorLike } from '../cross-realm-errors.js';
 
 /** An error as the API answers it. */
 export interface HttpError {

@@ -11,7 +11,7 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
-import { stopProcessGroup } from '../bench/process-group.js';
+import { stopProcessGroup } from './process-group.js';
 
 /** A fresh temp dir, and its removal. */
 export function tempDir(prefix = 'tunnel-test-'): { path: string; remove: () => void } {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
+import { backoffDelay } from '@interlink-k8s/contract';
+import { DEFAULT_BACKOFF } from './bastion.js';
 
 describe('backoffDelay', () => {
   it.each([

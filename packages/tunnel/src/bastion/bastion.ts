@@ -3,10 +3,9 @@ import { connect, type Socket } from 'node:net';
 import type { AcceptConnection, CipherAlgorithm, ClientChannel, ParsedKey, RejectConnection, TcpConnectionDetails } from 'ssh2';
 import { ConnectionError, ForwardRefusedError, HostKeyMismatchError, TunnelError, asError } from '../errors.js';
 import { fingerprintOf, parsePrivateKey, parsePublicKeys } from '../keys.js';
-import { formatLabels, type Labels } from '../labels.js';
+import { backoffDelay, formatLabels, type BackoffPolicy, type Labels } from '@interlink-k8s/contract';
 import { coalesceWrites, splice } from '../splice.js';
 import { sshClientClass } from '../ssh2-parts.js';
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 
 const Client = sshClientClass();
 type SshClient = InstanceType<typeof Client>;
@@ -58,6 +57,9 @@ export interface BastionConfig extends Partial<Omit<BastionOptions, 'privateKey'
   readonly hostKeys: string;
   readonly forwards: readonly (Omit<ForwardSpec, 'bindAddress' | 'targetHost'> & Partial<Pick<ForwardSpec, 'bindAddress' | 'targetHost'>>)[];
 }
+
+/** The bastion's reconnect delays: 200 ms, doubling, at most 3 s, half of it random. */
+export const DEFAULT_BACKOFF: Required<BackoffPolicy> = Object.freeze({ initialMs: 200, maxMs: 3_000, multiplier: 2, jitter: 0.5 });
 
 /** Defaults of every optional {@link BastionConfig} setting. */
 export const BASTION_DEFAULTS = Object.freeze({

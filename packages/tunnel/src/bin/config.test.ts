@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keygen, tempDir } from '../__tests__/helpers.js';
 import { bastionVariables, gatewayVariables, loadBastionConfig, loadGatewayConfig } from './config.js';
-import { ConfigError, type FileReader } from './env.js';
+import { ConfigError, type FileReader } from '@interlink-k8s/contract';
 import { readIfExists } from './runtime.js';
 
 const dir = tempDir();

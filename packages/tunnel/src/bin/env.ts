@@ -1,32 +1,16 @@
 import { isIP } from 'node:net';
-import { SUPPORTED_CIPHERS, type SupportedCipher } from '../ciphers.js';
+import { ConfigError, MIN_POD_KEY_SECRET_BYTES, SUPPORTED_CIPHERS, type Environment, type FileReader, type SupportedCipher } from '@interlink-k8s/contract';
 import { messageOf } from '../errors.js';
 import { decodeInlineKey } from '../keys.js';
-import { MIN_POD_KEY_SECRET_BYTES } from '../pod-keys.js';
 import { LOG_LEVELS } from './log.js';
 
-/** The environment, as `process.env` is. */
-export type Environment = Readonly<Record<string, string | undefined>>;
-
-/** Reads a file's text; `undefined` when it does not exist (any other failure throws). */
-export type FileReader = (path: string) => string | undefined;
-
-/** A configuration that cannot be used; one line per bad variable, each naming it. */
-export class ConfigError extends Error {
-  readonly problems: readonly string[];
-
-  constructor(problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
 
 /**
  * Turns a variable's text into its value, or throws an `Error` whose message
  * says what was expected (it is shown after the variable's name). The entry
- * points parse by hand rather than with zod: dropping zod took ~8 MiB off
- * the gateway's resident memory, for a dozen variables read once.
+ * points parse by hand rather than with zod, which weighed on the gateway's
+ * memory budget for a dozen variables read once (docs/benchmarks.md,
+ * "Memory"; docs/adr/0010-gateway-memory-budget.md).
  */
 export type Parser<T> = (text: string) => T;
 

@@ -2,8 +2,9 @@
  * The entry points' logger: one JSON object per line, in the shape pino
  * writes with our settings (`level` as a word, ISO `time`, `service`, the
  * fields, `msg`; an `err` field as `{type, message, stack, ...}`), so log
- * pipelines need not care. Not pino itself: in the gateway pino came to
- * several MiB of resident memory, for a few lines per connection.
+ * pipelines need not care. Not pino itself: in the gateway pino weighed on
+ * the memory budget for a few lines per connection (docs/benchmarks.md,
+ * "Memory"; docs/adr/0010-gateway-memory-budget.md).
  */
 
 import { messageOf } from '../errors.js';

@@ -4,8 +4,9 @@ import type { GatewayStats } from '../gateway/types.js';
 import type { HttpListen } from './config.js';
 
 // `import ... from 'node:http'` would wrap the module for ESM, which reads every
-// export, lazy ones included: that loads Node's bundled undici (~13 MiB of RSS)
-// for `http.WebSocket` and friends, which the gateway never uses.
+// export, lazy ones included: that loads Node's bundled undici for
+// `http.WebSocket` and friends, which the gateway never uses (docs/benchmarks.md,
+// "The undici trap").
 const { createServer } = process.getBuiltinModule('node:http');
 const { readdirSync } = process.getBuiltinModule('node:fs');
 
@@ -73,8 +74,8 @@ function openFileDescriptors(): readonly Sample[] {
 /**
  * The process metrics Prometheus clients conventionally export (the names
  * prom-client and the Go client use), for dashboards that expect them. The
- * gateway writes its exposition itself: prom-client was ~1.5 MiB of its
- * resident memory (docs/benchmarks.md), against a budget of 80 MB.
+ * gateway writes its exposition itself: prom-client weighed on its memory
+ * budget (docs/benchmarks.md, "Memory"; docs/adr/0010-gateway-memory-budget.md).
  */
 function processMetrics(): Metric[] {
   // Floored: a start time rounded up could lie after the moment of a scrape.

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, type FileReader } from './env.js';
+import { ConfigError, type FileReader } from '@interlink-k8s/contract';
 import type { Logger } from './log.js';
 
 /** Reads a file's text; `undefined` when it does not exist. */

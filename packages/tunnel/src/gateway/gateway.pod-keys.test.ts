@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keygen, nextEvent, run, sshOptions, stopAllChildren, tempDir, writeKnownHosts, type KeyPair } from '../__tests__/helpers.js';
 import { TunnelError } from '../errors.js';
-import { derivePodKey, generatePodKeySecret, podUsername, type PodIdentity } from '../pod-keys.js';
+import { derivePodKey, generatePodKeySecret, podUsername, type PodIdentity } from '@interlink-k8s/contract';
 import { TunnelGateway } from './gateway.js';
 import type { AuthFailure, ForwardInfo } from './types.js';
 

@@ -2,8 +2,7 @@ import { createServer, type AddressInfo, type Server as NetServer, type Socket }
 import type { AuthContext, ClientInfo as SshClientInfo, Connection, TcpipBindInfo } from 'ssh2';
 import { TunnelError, asError } from '../errors.js';
 import { fingerprintOf, parseAuthorizedKeys, parsePrivateKey, parsePublicKey, type AuthorizedKey } from '../keys.js';
-import { parseLabels } from '../labels.js';
-import { derivePodKey, podIdentityOf } from '../pod-keys.js';
+import { derivePodKey, parseLabels, podIdentityOf } from '@interlink-k8s/contract';
 import { coalesceWrites, splice } from '../splice.js';
 import { sshServerClass } from '../ssh2-parts.js';
 import { PortAllocator, type PortRange } from './ports.js';

@@ -1,7 +1,6 @@
 import type { CipherAlgorithm, ParsedKey } from 'ssh2';
 import type { AuthorizedKey } from '../keys.js';
-import type { Labels } from '../labels.js';
-import type { PodIdentity } from '../pod-keys.js';
+import type { Labels, PodIdentity } from '@interlink-k8s/contract';
 import type { PortRange } from './ports.js';
 
 /** One reverse forward (a tunnel) the gateway holds for a client. */

@@ -1,20 +1,9 @@
 import { Agent, request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { TunnelError } from '../errors.js';
-import { MANAGED_BY_LABEL, PUBLISHER_NAME, SOURCE_POD_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type DeclaredPort } from './manifests.js';
-import type { PodIdentity } from '../pod-keys.js';
+import { PUBLISHER_NAME, type DeclaredPort } from './manifests.js';
+import { KubeApiError, MANAGED_BY_LABEL, SOURCE_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type PodIdentity, type RemoteRequest } from '@interlink-k8s/contract';
 import type { LocalClusterApi, LocalPod, PublishedService } from './publisher.js';
-
-/** A refusal or failure of the Kubernetes API, with its HTTP status and the API's own message. */
-export class KubeApiError extends TunnelError {
-  readonly status: number;
-
-  constructor(method: string, path: string, status: number, message: string) {
-    super(`${method} ${path}: ${String(status)} ${message}`);
-    this.name = 'KubeApiError';
-    this.status = status;
-  }
-}
 
 /** How to reach the local cluster's API server. */
 export interface KubeConnection {
@@ -57,6 +46,19 @@ type Kind = keyof typeof RESOURCES;
 /** Requests to the local API server in flight at once; more wait their turn. */
 const MAX_CONNECTIONS = 4;
 
+const VERBS: Readonly<Record<string, string>> = { GET: 'get', POST: 'create', PATCH: 'patch', DELETE: 'delete' };
+
+/** The request behind `method` on `pathname`, in RBAC terms (`GET /api/v1/services` is a `list`). */
+function requestOf(method: string, pathname: string): RemoteRequest {
+  const parts = pathname.split('/').filter((part) => part !== '').map(decodeURIComponent);
+  // /api/v1/... or /apis/<group>/<version>/...
+  const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+  const namespace = rest[0] === 'namespaces' && rest.length > 2 ? rest[1] : undefined;
+  const [resource = '', name] = namespace === undefined ? rest : rest.slice(2);
+  const verb = method === 'GET' && name === undefined ? 'list' : (VERBS[method] ?? method.toLowerCase());
+  return { verb, resource, namespace, name };
+}
+
 function path(kind: Kind, namespace: string, name?: string): string {
   const { prefix, plural } = RESOURCES[kind];
   const base = `${prefix}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
@@ -73,8 +75,9 @@ export class KubeRestClient implements LocalClusterApi {
     // One TLS context for every connection (a `ca` per request made one per
     // connection), and a bounded pool: a burst of publications (a gateway
     // restart, bastions coming back) otherwise opened a TLS connection per
-    // request in flight and kept them all alive. With 200 pods published at
-    // once the gateway held 3-4 MiB more (`pnpm bench:gateway-publishing`).
+    // request in flight and kept them all alive, which a gateway publishing
+    // many pods at once paid for in memory (docs/benchmarks.md, `pnpm
+    // bench:gateway-publishing`).
     this.#agent = new Agent({
       keepAlive: true,
       maxSockets: MAX_CONNECTIONS,
@@ -122,7 +125,7 @@ export class KubeRestClient implements LocalClusterApi {
       for (const item of list?.items ?? []) {
         const m = item.metadata ?? {};
         const uid = m.labels?.[SOURCE_POD_UID_LABEL];
-        const podName = m.annotations?.[SOURCE_POD_NAME_ANNOTATION];
+        const podName = m.annotations?.[SOURCE_NAME_ANNOTATION];
         if (m.name === undefined || m.namespace === undefined || uid === undefined || podName === undefined) continue;
         found.push({ namespace: m.namespace, name: m.name, pod: { namespace: m.namespace, name: podName, uid } });
       }
@@ -184,7 +187,14 @@ export class KubeRestClient implements LocalClusterApi {
             if (status >= 200 && status < 300) resolve(parsed as T | undefined);
             else {
               const message = (parsed as { message?: unknown } | undefined)?.message;
-              reject(new KubeApiError(method, url.pathname, status, typeof message === 'string' ? message : text.slice(0, 200)));
+              const reason = (parsed as { reason?: unknown } | undefined)?.reason;
+              reject(
+                new KubeApiError(`${method} ${url.pathname}: ${String(status)} ${typeof message === 'string' ? message : text.slice(0, 200)}`, {
+                  status,
+                  reason: typeof reason === 'string' ? reason : undefined,
+                  request: requestOf(method, url.pathname),
+                }),
+              );
             }
           });
         },

@@ -1,15 +1,12 @@
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import type { PodIdentity } from '../pod-keys.js';
+import { MANAGED_BY_LABEL, SOURCE_NAME_ANNOTATION, SOURCE_POD_UID_LABEL, type PodIdentity } from '@interlink-k8s/contract';
 
-/** Field manager and `managed-by` value of everything the gateway publishes. */
+/**
+ * Field manager and {@link MANAGED_BY_LABEL} value of everything the gateway
+ * publishes; the gateway lists and deletes only Services carrying it.
+ */
 export const PUBLISHER_NAME = 'interlink-tunnel-gateway';
-/** Standard "managed by" label; the gateway lists and deletes only Services carrying it with {@link PUBLISHER_NAME}. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-/** Label holding the UID of the local pod a published Service stands for (the plugin's label name). */
-export const SOURCE_POD_UID_LABEL = 'interlink.io/source.pod_uid';
-/** Annotation holding the name of that pod (a label value could not hold every pod name). */
-export const SOURCE_POD_NAME_ANNOTATION = 'interlink.io/source.name';
 
 /** One published port: the pod's container port, and where the gateway listens for it. */
 export interface PublishedPort {
@@ -74,7 +71,7 @@ function commonMetadata(pod: PodIdentity, name: string) {
     name,
     namespace: pod.namespace,
     labels: { [MANAGED_BY_LABEL]: PUBLISHER_NAME, [SOURCE_POD_UID_LABEL]: pod.uid },
-    annotations: { [SOURCE_POD_NAME_ANNOTATION]: pod.name },
+    annotations: { [SOURCE_NAME_ANNOTATION]: pod.name },
   };
 }
 

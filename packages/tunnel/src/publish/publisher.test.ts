@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ClientIdentity, ForwardInfo } from '../gateway/types.js';
-import type { PodIdentity } from '../pod-keys.js';
+import type { PodIdentity } from '@interlink-k8s/contract';
 import { waitFor } from '../__tests__/helpers.js';
 import { ServicePublisher, type LocalClusterApi, type LocalPod, type PublishedService, type PublisherEvents } from './publisher.js';
 

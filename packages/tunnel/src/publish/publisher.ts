@@ -1,6 +1,6 @@
 import { asError } from '../errors.js';
 import type { ForwardInfo, ForwardRemovalReason } from '../gateway/types.js';
-import { IGNORED_PORTS_LABEL, type PodIdentity } from '../pod-keys.js';
+import { IGNORED_PORTS_LABEL, backoffDelay, type PodIdentity } from '@interlink-k8s/contract';
 import { endpointSliceManifest, namePorts, serviceManifest, serviceNameFor, type DeclaredPort, type PublishedPort } from './manifests.js';
 
 /** What the publisher needs to know of a local pod. */
@@ -232,7 +232,7 @@ export class ServicePublisher {
         entry.failures = 0;
       } catch (error) {
         this.#events.onError?.(asError(error), entry.pod);
-        const delay = Math.min(this.#options.retryMaxMs, this.#options.retryInitialMs * 2 ** entry.failures++);
+        const delay = backoffDelay({ initialMs: this.#options.retryInitialMs, maxMs: this.#options.retryMaxMs }, entry.failures++);
         // A change that came in meanwhile is synced at once by the loop; otherwise retry later.
         if (!hasPendingChange(entry)) this.#later(entry, delay, () => { this.#schedule(entry); });
       }

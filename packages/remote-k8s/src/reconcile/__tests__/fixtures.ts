@@ -1,5 +1,5 @@
 import { RetrievedPodDataSchema, type Pod, type RetrievedPodData } from '@interlink-k8s/protocol';
-import type { TranslateOptions } from '../../translate/plan.js';
+import type { TranslateOptions } from '../../translate/types.js';
 
 /** Translation settings of the tests: remote namespace `offloading-<local>`. */
 export const translateOptions: TranslateOptions = {

@@ -1,6 +1,6 @@
 import { PodSchema, RetrievedPodDataSchema } from '@interlink-k8s/protocol';
 import type { Pod, RetrievedPodData } from '@interlink-k8s/protocol';
-import type { TranslateOptions } from '../plan.js';
+import type { TranslateOptions } from '../types.js';
 
 /** The local pod UID used throughout the tests. */
 export const UID = '8d3b1c2e-5f6a-4b7c-8d9e-0a1b2c3d4e5f';

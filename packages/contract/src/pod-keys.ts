@@ -1,5 +1,5 @@
 import { createHmac, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { formatLabels, type Labels } from './labels.js';
+import { formatLabels, type Labels } from './ssh-user-name.js';
 
 /**
  * Per-pod bastion keys, derived from one secret shared by the plugin and the
@@ -8,9 +8,6 @@ import { formatLabels, type Labels } from './labels.js';
  * SSH user name. A bastion can therefore only speak for its own pod: a key
  * taken from one remote pod opens no other pod's Service, and nobody has to
  * distribute or store keys per pod.
- *
- * This module does not import ssh2, so the plugin can use it without the
- * SSH stack.
  */
 
 /** The local pod a bastion stands for. */

@@ -20,9 +20,11 @@ import {
 import { FakeCluster } from './__tests__/fake-cluster.js';
 import { acknowledgedPod, localPod, podData, translateOptions, until } from './__tests__/fixtures.js';
 import { KubeApiError } from './errors.js';
-import { KubernetesProvider, NAMESPACE_CREATED_BY_ANNOTATION, type KubernetesProviderOptions } from './provider.js';
+import type { KubernetesProviderOptions } from './context.js';
+import { KubernetesProvider } from './kubernetes-provider.js';
+import { NAMESPACE_CREATED_BY_ANNOTATION } from '../translate/index.js';
 import type { DeleteOptions, RawObject, RawPod } from './remote-api.js';
-import type { PodRef, SweptKind } from '../provider.js';
+import type { PodRef, SweptKind } from '../offload-provider.js';
 import type { LocalPodReader } from './local-pods.js';
 
 const NS = 'offloading-team';

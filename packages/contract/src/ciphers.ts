@@ -1,8 +1,7 @@
 /**
  * The SSH ciphers the gateway and the bastion (ssh2) can use: a subset of
- * OpenSSH's, what `TUNNEL_CIPHERS` accepts. No ssh2 import, so the plugin can
- * check its `tcp_tunnel.ciphers` against the same list
- * (`@interlink-k8s/tunnel/ciphers`).
+ * OpenSSH's, what `TUNNEL_CIPHERS` accepts. The plugin checks its
+ * `tcp_tunnel.ciphers` against the same list.
  */
 export const SUPPORTED_CIPHERS = [
   'aes128-gcm@openssh.com',

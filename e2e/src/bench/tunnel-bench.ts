@@ -24,7 +24,7 @@
  * BENCH_RATE_SECONDS (3), BENCH_TUNNELS (200), BENCH_NODE_FLAGS and
  * BENCH_NODE_ENV (space-separated Node flags, and `NAME=value` pairs of
  * environment, for the gateway and bastion processes; default: as the image
- * runs them, see `image-runtime.ts`; empty: plain `node`), BENCH_PARTS
+ * runs them, see the tunnel's `src/bin/image-runtime.ts`; empty: plain `node`), BENCH_PARTS
  * (comma-separated subset of `direct,ours,openssh,memory`; default all).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,9 +33,10 @@ import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { cpus, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bastion } from '../index.js';
-import { IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from './image-runtime.js';
-import { stopProcessGroup } from './process-group.js';
+import { Bastion, IMAGE_NODE_FLAGS, IMAGE_RUNTIME_ENV } from '@interlink-k8s/tunnel';
+import { eventually } from '../harness/eventually.js';
+import { freePorts } from '../harness/ports.js';
+import { stopProcessGroup } from '../harness/process-group.js';
 
 const MiB = 1024 * 1024;
 const CIPHER = process.env.BENCH_CIPHER ?? 'aes128-gcm@openssh.com';
@@ -52,7 +53,8 @@ const STREAMS = 8;
 const RATE_CONCURRENCY = 8;
 const SSHD = '/usr/sbin/sshd';
 
-const binDir = fileURLToPath(new URL('../bin/', import.meta.url));
+// The tunnel's built entry points, as the image runs them.
+const binDir = fileURLToPath(new URL('../../../packages/tunnel/dist/bin/', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tunnel-bench-'));
 const children = new Set<ChildProcess>();
 
@@ -70,14 +72,6 @@ function keygen(name: string): { path: string; pub: string } {
   return { path, pub: readFileSync(`${path}.pub`, 'utf8').trim() };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  return port;
-}
-
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -89,15 +83,15 @@ function isListening(port: number): Promise<boolean> {
   });
 }
 
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/** One free port on loopback (the harness's allocator). */
+async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port');
+  return port;
 }
+
+const until = <T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> =>
+  eventually(what, async () => check(), timeoutMs, { intervalMs: 50, retryOnError: false });
 
 /** Spawns a long-running helper; its stdout lines go to `onLine`. */
 function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): ChildProcess {

@@ -1,7 +1,10 @@
 /**
- * Error checks that work across realms: errors made by Node's core (socket
- * and file errors) are not `instanceof Error` inside a test's VM context, so
- * the shape is checked instead.
+ * Checks for errors that may come from Node's core (socket, file and abort
+ * errors): under jest, which runs each test file in a VM context of its own,
+ * those are not `instanceof Error` of the code under test, so their shape is
+ * checked instead. Why this stays in production code, and why the error
+ * middleware maps the project's named errors by name:
+ * docs/adr/0008-errors-across-jest-realms.md.
  */
 
 /** Whether the value looks like an Error (has a string `name` and `message`). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatLabels, parseLabels } from './labels.js';
+import { formatLabels, parseLabels } from './ssh-user-name.js';
 
 describe('parseLabels', () => {
   it.each([

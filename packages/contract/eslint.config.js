@@ -1,0 +1,3 @@
+import base from '../../eslint.config.js';
+
+export default base;
