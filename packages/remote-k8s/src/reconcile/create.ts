@@ -73,13 +73,17 @@ async function createPlanned(ctx: ReconcileContext, plan: RemotePlan, progress: 
   progress.podName = podName;
   const deadline = ctx.now() + (ctx.options.settleTimeoutMs ?? 60_000);
   // Both reads at once: one round trip less on every create. A namespace
-  // this call (re)created holds no pod, whatever the read saw before.
-  const [namespaceCreated, existing] = await Promise.all([
+  // this call (re)created holds no pod, whatever the read saw before. When
+  // both fail, the namespace's error is the one reported, as when the two
+  // ran one after the other.
+  const [namespaceRead, podRead] = await Promise.allSettled([
     ensureNamespace(ctx, plan, deadline),
     existingRemotePod(ctx, plan.localUid, plan.namespace, podName),
   ]);
-  if (namespaceCreated) progress.namespaceCreated = true;
-  let pod = namespaceCreated ? undefined : existing;
+  if (namespaceRead.status === 'rejected') throw namespaceRead.reason;
+  if (namespaceRead.value) progress.namespaceCreated = true;
+  if (podRead.status === 'rejected') throw podRead.reason;
+  let pod = namespaceRead.value ? undefined : podRead.value;
   if (pod !== undefined && isDeleting(pod)) {
     throw new ConflictError(`the remote pod ${plan.namespace}/${podName} is still being deleted; retry later`);
   }
