@@ -68,7 +68,8 @@ describe('a pod on the virtual node', () => {
     const [remote, ...more] = await remotePodsOf(sandbox, pod.metadata.uid);
     expect(more).toHaveLength(0);
     expect(remote?.spec.nodeName).toBe(sandbox.node.name);
-    expect(remote?.status?.phase).toBe('Succeeded');
+    // The kubelet may write the remote pod's phase a moment after its container's end.
+    await eventually('the remote pod Succeeded', async () => ((await remotePodsOf(sandbox, pod.metadata.uid))[0]?.status?.phase === 'Succeeded' ? true : undefined), 30_000);
     expect(await logs(['succeeds'])).toBe('started\nfinished\n');
   }, 90_000);
 
