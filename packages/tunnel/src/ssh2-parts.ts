@@ -3,9 +3,8 @@
  * (`import ssh2 from 'ssh2'`) loads all of ssh2 at once: the client, the
  * server, the agents, the HTTP agents and key generation. The gateway needs
  * only the server and the bastion only the client; loading one part leaves
- * the others' code out of the process (docs/benchmarks.md, "What changed
- * in the fourth session"). The types are
- * ssh2's own.
+ * the others' code out of the process (ADR 10, the gateway's memory
+ * budget; figures in docs/benchmarks.md). The types are ssh2's own.
  */
 import { createRequire } from 'node:module';
 import type ssh2 from 'ssh2';
